@@ -1,0 +1,1 @@
+"""Incident evaluation, the alert outbox, the dispatcher, and the channels."""

@@ -1,0 +1,1 @@
+"""One module per alert channel type, each exposing ``render`` and ``deliver``."""

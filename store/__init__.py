@@ -1,0 +1,1 @@
+"""The store: typed models, migrations, sessions and queries shared by every process."""

@@ -1,0 +1,240 @@
+"""Tables. Times are UTC (``*_at``), durations in ms (``*_ms``) or seconds (``*_s``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.base import Base, BigId, JSONDoc
+
+JSONList = JSONDoc
+
+Role = Literal["OWNER", "ADMIN", "VIEWER"]
+MonitorType = Literal["HTTP", "TCP", "PING", "DNS", "SSL", "HEARTBEAT", "BROWSER"]
+CheckStatus = Literal["UP", "DOWN", "DEGRADED"]
+ChannelType = Literal["EMAIL", "SLACK", "WEBHOOK", "PAGERDUTY", "APPRISE"]
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(50), unique=True)
+    plan: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class Member(Base):
+    __tablename__ = "members"
+    # A user belongs to exactly one organization.
+    __table_args__ = (UniqueConstraint("user_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    joined_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (Index(None, "org_id", "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    # Only a SHA-256 of the key is kept; keys carry >= 192 random bits.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    last4: Mapped[str] = mapped_column(String(4))
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Monitor(Base):
+    __tablename__ = "monitors"
+    __table_args__ = (Index(None, "org_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(16))
+    interval_s: Mapped[int] = mapped_column(Integer)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    method: Mapped[str] = mapped_column(String(8), default="GET")
+    expected_status: Mapped[int | None] = mapped_column(Integer)
+    expected_keyword: Mapped[str | None] = mapped_column(String(500))
+    timeout_s: Mapped[int] = mapped_column(Integer, default=30)
+    regions: Mapped[list[str]] = mapped_column(JSONList)
+    config: Mapped[dict[str, Any]]
+    failure_threshold: Mapped[int] = mapped_column(Integer, default=2)
+    recovery_threshold: Mapped[int] = mapped_column(Integer, default=1)
+    region_quorum: Mapped[int] = mapped_column(Integer, default=1)
+    retry_interval_s: Mapped[int | None] = mapped_column(Integer)
+    # None means "every active channel of the organization".
+    alert_channels: Mapped[list[str] | None] = mapped_column(JSONList, nullable=True)
+    reminder_interval_min: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class MonitorSchedule(Base):
+    """One row per (monitor, region): when it runs next, who holds it, its streaks."""
+
+    __tablename__ = "monitor_schedules"
+    __table_args__ = (Index(None, "region", "next_run_at"),)
+
+    monitor_id: Mapped[str] = mapped_column(
+        ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True
+    )
+    region: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_run_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    leased_by: Mapped[str | None] = mapped_column(String(64))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    consecutive_successes: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[str | None] = mapped_column(String(16))
+    last_checked_at: Mapped[datetime | None]
+
+
+class CheckResult(Base):
+    __tablename__ = "check_results"
+    __table_args__ = (Index(None, "monitor_id", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    monitor_id: Mapped[str] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    region: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    checked_at: Mapped[datetime]
+    response_time_ms: Mapped[int | None] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    dns_ms: Mapped[float | None]
+    tcp_ms: Mapped[float | None]
+    tls_ms: Mapped[float | None]
+    ttfb_ms: Mapped[float | None]
+    download_ms: Mapped[float | None]
+    total_ms: Mapped[float | None]
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None]
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index(None, "monitor_id", "started_at"),
+        Index(None, "org_id", "started_at"),
+        # At most one active incident per monitor, whoever evaluates when.
+        Index(
+            "uq_incidents_one_active",
+            "monitor_id",
+            unique=True,
+            postgresql_where=text("is_active"),
+            sqlite_where=text("is_active = 1"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    monitor_id: Mapped[str] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    cause: Mapped[str | None] = mapped_column(Text)
+    regions: Mapped[list[str]] = mapped_column(JSONList)
+    is_active: Mapped[bool] = mapped_column(Boolean)
+    in_maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AlertChannel(Base):
+    __tablename__ = "alert_channels"
+    __table_args__ = (Index(None, "org_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict[str, Any]]
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class MaintenanceWindow(Base):
+    __tablename__ = "maintenance_windows"
+    __table_args__ = (Index(None, "org_id", "starts_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    monitor_id: Mapped[str | None] = mapped_column(
+        ForeignKey("monitors.id", ondelete="CASCADE")
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class RateLimitWindow(Base):
+    """Requests per API key per minute, shared by every API process through the store."""
+
+    __tablename__ = "rate_limit_windows"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigId, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    api_key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Worker(Base):
+    """A live worker process, for ``GET /api/regions`` and ``GET /api/status``."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]

@@ -1,0 +1,32 @@
+"""The plan table from the API reference: rate limits, monitor counts, intervals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Plan = Literal["FREE", "PRO", "BUSINESS", "ENTERPRISE"]
+PLANS: tuple[Plan, ...] = ("FREE", "PRO", "BUSINESS", "ENTERPRISE")
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    requests_per_minute: int
+    monitor_limit: int | None
+    min_interval_s: int
+    browser_allowed: bool
+
+
+LIMITS: dict[Plan, PlanLimits] = {
+    "FREE": PlanLimits(60, 5, 300, False),
+    "PRO": PlanLimits(300, 50, 60, False),
+    "BUSINESS": PlanLimits(1000, 200, 30, True),
+    "ENTERPRISE": PlanLimits(5000, None, 15, True),
+}
+
+MAX_INTERVAL_S = 3600
+
+
+def limits_for(plan: str) -> PlanLimits:
+    """Limits of a plan; unknown names fall back to FREE, the most restrictive."""
+    return LIMITS.get(plan, LIMITS["FREE"])  # type: ignore[call-overload]
