@@ -1,0 +1,1 @@
+"""Worker processes, the claim loop, housekeeping jobs and the ``vigil`` CLI."""
