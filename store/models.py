@@ -194,9 +194,7 @@ class MaintenanceWindow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    monitor_id: Mapped[str | None] = mapped_column(
-        ForeignKey("monitors.id", ondelete="CASCADE")
-    )
+    monitor_id: Mapped[str | None] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     starts_at: Mapped[datetime]

@@ -29,4 +29,7 @@ MAX_INTERVAL_S = 3600
 
 def limits_for(plan: str) -> PlanLimits:
     """Limits of a plan; unknown names fall back to FREE, the most restrictive."""
-    return LIMITS.get(plan, LIMITS["FREE"])  # type: ignore[call-overload]
+    for name, limits in LIMITS.items():
+        if name == plan:
+            return limits
+    return LIMITS["FREE"]

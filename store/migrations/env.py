@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from store.models import Base
+from store import models  # noqa: F401 - registers the tables
+from store.base import Base
 
 config = context.config
 target_metadata = Base.metadata

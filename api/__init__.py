@@ -1,0 +1,1 @@
+"""The REST API: FastAPI app, one router per resource, auth, errors, rate limits."""

@@ -1,0 +1,106 @@
+"""Error bodies: the reference's ``{"error": ...}`` plus ``code``, ``fields``, ``requestId``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("vigil.api")
+
+CODES = {
+    400: "invalid_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "unprocessable",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+FieldIssue = tuple[str, str]
+
+
+class ApiError(Exception):
+    """An error answered to the client as it is."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: Sequence[FieldIssue] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or CODES.get(status, "error")
+        self.fields = list(fields)
+        self.headers = headers or {}
+
+
+def not_found(resource: str) -> ApiError:
+    """404 for a resource that does not exist or belongs to another organization."""
+    label = resource.replace("_", " ")
+    return ApiError(404, f"{label[0].upper()}{label[1:]} not found", code=f"{resource}_not_found")
+
+
+def invalid(fields: Sequence[FieldIssue]) -> ApiError:
+    """400 naming every bad field; the message is the first issue as a sentence."""
+    field, issue = fields[0]
+    return ApiError(400, f"{field} {issue}", fields=fields)
+
+
+def request_id(request: Request) -> str:
+    rid: str = getattr(request.state, "request_id", "")
+    return rid
+
+
+def error_response(request: Request, err: ApiError) -> JSONResponse:
+    body: dict[str, Any] = {"error": err.message, "code": err.code}
+    if err.fields:
+        body["fields"] = [{"field": f, "issue": i} for f, i in err.fields]
+    body["requestId"] = request_id(request)
+    return JSONResponse(body, status_code=err.status, headers=err.headers)
+
+
+def _validation_issue(err: dict[str, Any]) -> FieldIssue:
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body", "header")]
+    return (".".join(loc) or "request", str(err.get("msg", "is invalid")).lower())
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into the error body."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(request, invalid([_validation_issue(e) for e in exc.errors()]))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = {404: "Not found: no such endpoint", 405: "Method not allowed"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        return error_response(request, ApiError(exc.status_code, message))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        rid = request_id(request)
+        log.exception("unhandled error in %s %s [%s]", request.method, request.url.path, rid)
+        message = f"Internal error; report request id {rid} to your administrator"
+        return error_response(request, ApiError(500, message))

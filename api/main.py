@@ -1,0 +1,47 @@
+"""The FastAPI application: routers, error handlers, request context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.middleware import RequestContextMiddleware
+from api.routers import api_keys, dashboard, health, incidents, monitors, organization
+from store.clock import Clock, SystemClock
+from store.config import Settings
+from store.db import Store
+
+
+def create_app(
+    settings: Settings | None = None, *, store: Store | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """Build the app. Without ``store`` it opens (and closes) one from the settings."""
+    settings = settings or Settings()
+    owns_store = store is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_store:
+            app.state.store = Store(settings.database_url)
+        yield
+        if owns_store:
+            await app.state.store.close()
+
+    app = FastAPI(
+        title="Vigil API",
+        version="0.1.0",
+        description="Uptime and synthetic monitoring. Send `Authorization: Bearer <key>`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    if store is not None:
+        app.state.store = store
+    errors.install(app)
+    app.add_middleware(RequestContextMiddleware)
+    for module in (health, monitors, incidents, api_keys, organization, dashboard):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,60 @@
+"""Request ids and headers that dependencies attach to whatever response goes out."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("vigil.access")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
+
+
+class RequestContextMiddleware:
+    """Give each request an id (``X-Request-Id``) and send headers stashed in its state.
+
+    Rate-limit headers are decided in the auth dependency but must reach error
+    responses too, which are built by exception handlers; so they travel in the
+    request's state and are added here, at the last moment.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers", ())).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _SAFE_ID.match(incoming) else "req_" + secrets.token_hex(8)
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        state["extra_headers"] = {}
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                for name, value in state["extra_headers"].items():
+                    headers.append((name.lower().encode(), str(value).encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            log.info(
+                "%s %s %s %.1fms [%s]",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+                rid,
+            )

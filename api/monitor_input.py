@@ -1,0 +1,247 @@
+"""Validate monitor request bodies as the reference states; normalise them to columns."""
+
+from __future__ import annotations
+
+import importlib
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from api.errors import FieldIssue
+from store.plans import MAX_INTERVAL_S, limits_for
+
+TYPES = ("HTTP", "TCP", "PING", "DNS", "SSL", "HEARTBEAT", "BROWSER")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+READ_ONLY_FIELDS = frozenset(
+    {"id", "orgId", "createdAt", "updatedAt", "lastCheck", "checks", "incidents"}
+    | {"heartbeatToken", "heartbeatUrl"}
+)
+# Field name in the API -> column name.
+COLUMNS = {
+    "name": "name",
+    "url": "url",
+    "type": "type",
+    "interval": "interval_s",
+    "isActive": "is_active",
+    "method": "method",
+    "expectedStatus": "expected_status",
+    "expectedKeyword": "expected_keyword",
+    "timeout": "timeout_s",
+    "regions": "regions",
+    "config": "config",
+    "failureThreshold": "failure_threshold",
+    "recoveryThreshold": "recovery_threshold",
+    "regionQuorum": "region_quorum",
+    "retryInterval": "retry_interval_s",
+    "alertChannels": "alert_channels",
+    "reminderInterval": "reminder_interval_min",
+}
+_HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?)+$")
+
+# Modules exposing validate_config(config) for a monitor type's ``config`` object.
+CONFIG_VALIDATORS = {
+    "HTTP": ("checks.http_config", "validate_config"),
+    "TCP": ("checks.http_config", "validate_config"),
+    "PING": ("checks.ping", "validate_config"),
+    "DNS": ("checks.dns", "validate_config"),
+    "SSL": ("checks.ssl", "validate_config"),
+    "BROWSER": ("checks.browser_steps", "validate_config"),
+    "HEARTBEAT": ("checks.heartbeat_config", "validate_config"),
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What validation needs to know about the caller and the deployment."""
+
+    plan: str
+    known_regions: tuple[str, ...]
+    channel_ids: frozenset[str]
+
+
+def is_host(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+        return True
+    except ValueError:
+        return bool(_HOST_RE.match(value))
+
+
+def url_issue(monitor_type: str, url: str) -> str | None:
+    """Why ``url`` cannot be the target of a monitor of this type, or None."""
+    if len(url) > 2048:
+        return "must be at most 2048 characters"
+    if monitor_type in ("HTTP", "BROWSER"):
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and parts.hostname and is_host(parts.hostname)
+        return None if ok and _port_ok(parts) else "must be a valid http:// or https:// URL"
+    if monitor_type == "TCP":
+        parts = urlsplit(url)
+        ok = parts.scheme == "tcp" and parts.hostname and is_host(parts.hostname)
+        return None if ok and _port_ok(parts) and parts.port else "must look like tcp://host:port"
+    if monitor_type == "SSL":
+        parts = urlsplit(url if "://" in url else f"https://{url}")
+        ok = parts.scheme == "https" and parts.hostname and is_host(parts.hostname)
+        return None if ok and _port_ok(parts) else "must be host, host:port or an https:// URL"
+    if monitor_type in ("PING", "DNS"):
+        return None if is_host(url) else "must be a host name or IP address"
+    return None
+
+
+def _port_ok(parts: Any) -> bool:
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    return port is None or 1 <= port <= 65535
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _range(issues: list[FieldIssue], field: str, value: Any, low: int, high: int) -> None:
+    n = _int(value)
+    if n is None:
+        issues.append((field, f"must be a whole number between {low} and {high}"))
+    elif not low <= n <= high:
+        issues.append((field, f"must be between {low} and {high}"))
+
+
+def _config_issues(monitor_type: str, config: Mapping[str, Any]) -> list[FieldIssue]:
+    module_name, fn_name = CONFIG_VALIDATORS[monitor_type]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return []
+    fn: Callable[..., list[FieldIssue]] = getattr(module, fn_name)
+    if module_name == "checks.http_config":
+        return list(fn(config, monitor_type=monitor_type))
+    return list(fn(config))
+
+
+def validate(
+    body: Any, *, ctx: Context, current: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], list[FieldIssue]]:
+    """Check a create (``current`` None) or update body; return (column values, issues).
+
+    ``current`` holds the stored monitor in API field names, so rules that span
+    fields (timeout within interval, quorum within regions) see the merged result.
+    """
+    if not isinstance(body, dict):
+        return {}, [("body", "must be a JSON object")]
+    issues: list[FieldIssue] = []
+    unknown = sorted(set(body) - set(COLUMNS) - READ_ONLY_FIELDS)
+    for name in unknown:
+        issues.append((name, "is not a monitor field"))
+    given = {k: v for k, v in body.items() if k in COLUMNS}
+    creating = current is None
+    limits = limits_for(ctx.plan)
+    merged: dict[str, Any] = dict(current or {})
+    merged.update(given)
+    if creating:
+        merged.setdefault("interval", max(60, limits.min_interval_s))
+        merged.setdefault("method", "GET")
+        merged.setdefault("timeout", 30)
+        merged.setdefault("regions", [ctx.known_regions[0]])
+        merged.setdefault("config", {})
+        merged.setdefault("isActive", True)
+        merged.setdefault("failureThreshold", 2)
+        merged.setdefault("recoveryThreshold", 1)
+        merged.setdefault("regionQuorum", 1)
+        for required in ("name", "type"):
+            if body.get(required) in (None, ""):
+                issues.append((required, "is required"))
+        if body.get("url") in (None, "") and body.get("type") != "HEARTBEAT":
+            issues.append(("url", "is required"))
+
+    mtype = merged.get("type")
+    if "type" in given and mtype not in TYPES:
+        issues.append(("type", "must be one of " + ", ".join(TYPES)))
+    if "name" in given:
+        name = given["name"]
+        if not isinstance(name, str) or not name.strip():
+            issues.append(("name", "must be a non-empty string"))
+        elif len(name) > 100:
+            issues.append(("name", "must be at most 100 characters"))
+    if ("url" in given or "type" in given) and mtype in TYPES:
+        url = merged.get("url")
+        if mtype != "HEARTBEAT" or url not in (None, ""):
+            if not isinstance(url, str):
+                issues.append(("url", "must be a string"))
+            elif (problem := url_issue(mtype, url)) is not None:
+                issues.append(("url", problem))
+    if "interval" in given or "type" in given:
+        low = limits.min_interval_s
+        _range(issues, "interval", merged.get("interval"), low, MAX_INTERVAL_S)
+        if _int(merged.get("interval")) is not None and merged["interval"] < low:
+            issues[-1] = (
+                "interval",
+                f"must be between {low} and {MAX_INTERVAL_S} on the {ctx.plan} plan",
+            )
+    if "method" in given and merged.get("method") not in METHODS:
+        issues.append(("method", "must be one of " + ", ".join(METHODS)))
+    if given.get("expectedStatus") is not None:
+        _range(issues, "expectedStatus", given["expectedStatus"], 100, 599)
+    if given.get("expectedKeyword") is not None:
+        kw = given["expectedKeyword"]
+        if not isinstance(kw, str):
+            issues.append(("expectedKeyword", "must be a string"))
+        elif len(kw) > 500:
+            issues.append(("expectedKeyword", "must be at most 500 characters"))
+    if "timeout" in given:
+        _range(issues, "timeout", given["timeout"], 1, 60)
+    if "isActive" in given and not isinstance(given["isActive"], bool):
+        issues.append(("isActive", "must be true or false"))
+    regions_ok = _check_regions(issues, given, merged, ctx)
+    if "failureThreshold" in given:
+        _range(issues, "failureThreshold", given["failureThreshold"], 1, 10)
+    if "recoveryThreshold" in given:
+        _range(issues, "recoveryThreshold", given["recoveryThreshold"], 1, 10)
+    if ("regionQuorum" in given or "regions" in given) and regions_ok:
+        _range(issues, "regionQuorum", merged.get("regionQuorum"), 1, len(merged["regions"]))
+    if given.get("retryInterval") is not None:
+        _range(issues, "retryInterval", given["retryInterval"], 10, MAX_INTERVAL_S)
+    if given.get("reminderInterval") is not None:
+        _range(issues, "reminderInterval", given["reminderInterval"], 1, 10080)
+    if given.get("alertChannels") is not None:
+        chans = given["alertChannels"]
+        if not isinstance(chans, list) or not all(isinstance(c, str) for c in chans):
+            issues.append(("alertChannels", "must be a list of alert channel ids"))
+        else:
+            for c in chans:
+                if c not in ctx.channel_ids:
+                    issues.append(("alertChannels", f"has no alert channel with id {c!r}"))
+    if "config" in given or "type" in given:
+        cfg = merged.get("config")
+        if not isinstance(cfg, dict):
+            issues.append(("config", "must be a JSON object"))
+        elif mtype in TYPES:
+            issues.extend(_config_issues(mtype, cfg))
+    timeout, interval = _int(merged.get("timeout")), _int(merged.get("interval"))
+    if not issues and timeout is not None and interval is not None and timeout > interval:
+        issues.append(("timeout", f"must not exceed the interval ({interval} s)"))
+    return {COLUMNS[k]: v for k, v in given.items()}, issues
+
+
+def _check_regions(
+    issues: list[FieldIssue], given: Mapping[str, Any], merged: Mapping[str, Any], ctx: Context
+) -> bool:
+    regions = merged.get("regions")
+    if "regions" not in given:
+        return isinstance(regions, list) and bool(regions)
+    known = ", ".join(ctx.known_regions)
+    if not isinstance(regions, list) or not regions or not all(isinstance(r, str) for r in regions):
+        issues.append(("regions", f"must be a non-empty list of region names ({known})"))
+        return False
+    if len(set(regions)) != len(regions):
+        issues.append(("regions", "must not repeat a region"))
+        return False
+    for r in regions:
+        if r not in ctx.known_regions:
+            issues.append(("regions", f"has unknown region {r!r}; known regions: {known}"))
+            return False
+    return True

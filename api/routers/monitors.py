@@ -1,0 +1,263 @@
+"""``/api/monitors``: CRUD, pause/resume, a monitor's checks and incidents."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import delete
+
+from api.body import read_object
+from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
+from api.errors import ApiError, invalid, not_found
+from api.idempotency import run_create
+from api.monitor_input import Context, validate
+from api.pagination import Page, page_params, parse_time
+from api.serialize import check_json, incident_json, last_check_json, monitor_json
+from store.checks import count_checks, list_checks
+from store.config import Settings
+from store.incidents import list_incidents
+from store.models import Monitor
+from store.monitors import (
+    channel_ids,
+    count_monitors,
+    create_monitor,
+    get_monitor,
+    last_checks,
+    list_monitors,
+    update_monitor,
+)
+from store.plans import limits_for
+
+router = APIRouter(prefix="/api/monitors", tags=["monitors"])
+PageDep = Query(None)
+
+
+def _plan_gate(plan: str, monitor_type: Any) -> None:
+    if monitor_type == "BROWSER" and not limits_for(plan).browser_allowed:
+        raise ApiError(
+            403,
+            "BROWSER monitors need the BUSINESS or ENTERPRISE plan; "
+            f"this organization is on {plan}",
+        )
+
+
+def _fields_of(m: Monitor, settings: Settings) -> dict[str, Any]:
+    return monitor_json(m, base_url=settings.base_url)
+
+
+@router.get("")
+async def list_all(
+    auth: AuthDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: str | None = PageDep,
+    limit: str | None = PageDep,
+) -> dict[str, Any]:
+    """The organization's monitors, newest first, each with its most recent check."""
+    p = page_params(page, limit)
+    monitors = await list_monitors(session, auth.org_id, offset=p.offset, limit=p.limit)
+    last = await last_checks(session, [m.id for m in monitors])
+    data = [
+        {**_fields_of(m, settings), "lastCheck": last_check_json(last.get(m.id))} for m in monitors
+    ]
+    total = await count_monitors(session, auth.org_id)
+    return {"data": data, "pagination": p.block(total)}
+
+
+@router.post("", status_code=201)
+async def create(
+    request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
+) -> Any:
+    """Create a monitor; subject to the plan's monitor count and minimum interval."""
+    body = await read_object(request)
+
+    async def _create(session: Any) -> tuple[int, dict[str, Any]]:
+        ctx = Context(
+            plan=auth.org.plan,
+            known_regions=tuple(settings.regions),
+            channel_ids=await channel_ids(session, auth.org_id),
+        )
+        values, issues = validate(body, ctx=ctx)
+        if issues:
+            raise invalid(issues)
+        _plan_gate(auth.org.plan, values.get("type"))
+        limit = limits_for(auth.org.plan).monitor_limit
+        if limit is not None and await count_monitors(session, auth.org_id) >= limit:
+            raise ApiError(
+                403,
+                f"Plan limit reached: the {auth.org.plan} plan allows {limit} monitors; "
+                "delete a monitor or upgrade the plan",
+            )
+        monitor = await create_monitor(
+            session, auth.org_id, _with_defaults(values, ctx), now=clock.now()
+        )
+        return 201, {"data": _fields_of(monitor, settings)}
+
+    return await run_create(request, auth, store, clock, _create)
+
+
+def _with_defaults(values: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    out = {
+        "interval_s": max(60, limits_for(ctx.plan).min_interval_s),
+        "method": "GET",
+        "timeout_s": 30,
+        "regions": [ctx.known_regions[0]],
+        "config": {},
+        "is_active": True,
+        "failure_threshold": 2,
+        "recovery_threshold": 1,
+        "region_quorum": 1,
+        "url": "",
+    }
+    out.update({k: v for k, v in values.items() if v is not None or k not in out})
+    return out
+
+
+async def _owned(session: Any, auth: AuthDep, monitor_id: str) -> Monitor:
+    monitor = await get_monitor(session, auth.org_id, monitor_id)
+    if monitor is None:
+        raise not_found("monitor")
+    return monitor
+
+
+@router.get("/{monitor_id}")
+async def get_one(
+    monitor_id: str, auth: AuthDep, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """One monitor with its last 50 check results and 10 most recent incidents."""
+    monitor = await _owned(session, auth, monitor_id)
+    checks = await list_checks(session, monitor.id, since=None, until=None, limit=50)
+    incidents, _ = await list_incidents(session, auth.org_id, monitor_id=monitor.id, limit=10)
+    data = _fields_of(monitor, settings)
+    data["lastCheck"] = last_check_json(checks[0] if checks else None)
+    data["checks"] = [check_json(c) for c in checks]
+    data["incidents"] = [incident_json(i) for i, _m in incidents]
+    return {"data": data}
+
+
+@router.put("/{monitor_id}")
+async def update(
+    monitor_id: str,
+    request: Request,
+    auth: AuthDep,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Change the fields given; the rest stay as they are."""
+    body = await read_object(request)
+    monitor = await _owned(session, auth, monitor_id)
+    ctx = Context(
+        plan=auth.org.plan,
+        known_regions=tuple(settings.regions),
+        channel_ids=await channel_ids(session, auth.org_id),
+    )
+    values, issues = validate(body, ctx=ctx, current=_fields_of(monitor, settings))
+    if issues:
+        raise invalid(issues)
+    if "type" in values:
+        _plan_gate(auth.org.plan, values["type"])
+    for required in ("name", "url", "type", "interval_s", "method", "timeout_s", "regions"):
+        if required in values and values[required] is None and required != "url":
+            raise invalid([(required, "cannot be null")])
+    await update_monitor(session, monitor, values, now=clock.now())
+    return {"data": _fields_of(monitor, settings)}
+
+
+@router.delete("/{monitor_id}")
+async def remove(monitor_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
+    """Delete a monitor with its check results, incidents and schedule."""
+    monitor = await _owned(session, auth, monitor_id)
+    await session.execute(delete(Monitor).where(Monitor.id == monitor.id))
+    return {"message": "Monitor deleted successfully"}
+
+
+async def _set_active(
+    monitor_id: str, active: bool, auth: AuthDep, session: Any, clock: Any, settings: Settings
+) -> dict[str, Any]:
+    monitor = await _owned(session, auth, monitor_id)
+    await update_monitor(session, monitor, {"is_active": active}, now=clock.now())
+    return {
+        "data": _fields_of(monitor, settings),
+        "message": "Monitor resumed" if active else "Monitor paused",
+    }
+
+
+@router.post("/{monitor_id}/pause")
+async def pause(
+    monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Stop running checks until resumed."""
+    return await _set_active(monitor_id, False, auth, session, clock, settings)
+
+
+@router.post("/{monitor_id}/resume")
+async def resume(
+    monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Run checks again on the configured interval."""
+    return await _set_active(monitor_id, True, auth, session, clock, settings)
+
+
+def _encode_cursor(at: datetime, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(raw: str) -> tuple[datetime, int]:
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        at, _, row_id = text.partition("|")
+        return datetime.fromisoformat(at).astimezone(UTC), int(row_id)
+    except ValueError:
+        raise invalid([("cursor", "is not a cursor this API returned")]) from None
+
+
+@router.get("/{monitor_id}/checks")
+async def checks(
+    monitor_id: str,
+    auth: AuthDep,
+    session: SessionDep,
+    page: str | None = PageDep,
+    limit: str | None = PageDep,
+    from_: str | None = Query(None, alias="from"),
+    to: str | None = PageDep,
+    cursor: str | None = PageDep,
+) -> dict[str, Any]:
+    """Check results newest first; ``from``/``to`` bound them in time.
+
+    Page/limit paging by default; ``cursor`` (from ``pagination.nextCursor``) walks
+    any number of rows without OFFSET cost.
+    """
+    p: Page = page_params(page, limit)
+    since, until = parse_time(from_, "from"), parse_time(to, "to")
+    if since and until and since > until:
+        raise invalid([("from", "must not be after to")])
+    monitor = await _owned(session, auth, monitor_id)
+    after = _decode_cursor(cursor) if cursor else None
+    rows = await list_checks(
+        session,
+        monitor.id,
+        since=since,
+        until=until,
+        limit=p.limit,
+        offset=0 if after else p.offset,
+        after=after,
+    )
+    next_cursor = _encode_cursor(rows[-1].checked_at, rows[-1].id) if len(rows) == p.limit else None
+    if after is not None:
+        pagination: dict[str, Any] = {"limit": p.limit, "nextCursor": next_cursor}
+    else:
+        total = await count_checks(session, monitor.id, since=since, until=until)
+        pagination = {**p.block(total), "nextCursor": next_cursor}
+    return {"data": [check_json(c) for c in rows], "pagination": pagination}
+
+
+@router.get("/{monitor_id}/incidents")
+async def incidents(monitor_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
+    """A monitor's incidents, newest first."""
+    monitor = await _owned(session, auth, monitor_id)
+    rows, _ = await list_incidents(session, auth.org_id, monitor_id=monitor.id, limit=1000)
+    return {"data": [incident_json(i, m) for i, m in rows]}

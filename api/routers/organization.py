@@ -1,0 +1,103 @@
+"""``/api/organization``: the caller's organization; creating new ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.body import read_object
+from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
+from api.errors import ApiError, FieldIssue, invalid
+from api.idempotency import run_create
+from api.serialize import org_json
+from store.models import Organization
+from store.orgs import SLUG_RE, create_org, slug_taken
+from store.plans import PLANS
+
+router = APIRouter(prefix="/api/organization", tags=["organization"])
+SLUG_RULE = "must be 1-50 lowercase letters, digits and hyphens, not starting or ending with '-'"
+
+
+def _check(body: dict[str, Any], *, allowed: set[str], required: bool) -> list[FieldIssue]:
+    issues: list[FieldIssue] = []
+    for field in ("name", "slug"):
+        value = body.get(field)
+        if value is None:
+            if required:
+                issues.append((field, "is required"))
+            continue
+        if not isinstance(value, str) or not value.strip():
+            issues.append((field, "must be a non-empty string"))
+        elif field == "name" and len(value) > 100:
+            issues.append((field, "must be at most 100 characters"))
+        elif field == "slug" and not SLUG_RE.match(value):
+            issues.append((field, SLUG_RULE))
+    plan = body.get("plan")
+    if "plan" in allowed and plan is not None and plan not in PLANS:
+        issues.append(("plan", "must be one of " + ", ".join(PLANS)))
+    issues += [(f, "is not an organization field") for f in sorted(set(body) - allowed)]
+    return issues
+
+
+@router.get("")
+async def get_org(auth: AuthDep) -> dict[str, Any]:
+    """The organization the key belongs to."""
+    return {"data": org_json(auth.org)}
+
+
+@router.post("", status_code=201)
+async def create(
+    request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
+) -> Any:
+    """Create another organization (OWNER keys only) with an owner and its first key.
+
+    A user belongs to one organization, so the new organization gets its own
+    owner; its admin key is in the response (``apiKey``) and is shown only once.
+    """
+    if auth.role != "OWNER":
+        raise ApiError(403, "Only an OWNER's key can create organizations")
+    body = await read_object(request)
+    issues = _check(body, allowed={"name", "slug", "plan", "ownerEmail"}, required=True)
+    email = body.get("ownerEmail")
+    if email is not None and (not isinstance(email, str) or "@" not in email):
+        issues.append(("ownerEmail", "must be an email address"))
+    if issues:
+        raise invalid(issues)
+
+    async def _create(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        if await slug_taken(session, body["slug"]):
+            raise ApiError(409, f"The slug '{body['slug']}' is already taken; choose another")
+        org, key = await create_org(
+            session,
+            name=body["name"].strip(),
+            slug=body["slug"],
+            plan=body.get("plan") or settings.default_plan,
+            owner_email=email or f"owner@{body['slug']}.local",
+            now=clock.now(),
+        )
+        return 201, {"data": {**org_json(org), "apiKey": key}}
+
+    return await run_create(request, auth, store, clock, _create)
+
+
+@router.patch("")
+async def update(
+    request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
+) -> dict[str, Any]:
+    """Rename the organization or change its slug."""
+    body = await read_object(request)
+    issues = _check(body, allowed={"name", "slug"}, required=False)
+    if issues:
+        raise invalid(issues)
+    org = await session.get(Organization, auth.org_id)
+    assert org is not None  # the key's organization exists while the key does
+    if "slug" in body and await slug_taken(session, body["slug"], except_id=org.id):
+        raise ApiError(409, f"The slug '{body['slug']}' is already taken; choose another")
+    if "name" in body:
+        org.name = body["name"].strip()
+    if "slug" in body:
+        org.slug = body["slug"]
+    org.updated_at = clock.now()
+    return {"data": org_json(org)}

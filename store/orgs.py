@@ -1,0 +1,75 @@
+"""Organizations, their owners and the first-run bootstrap."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.base import new_id
+from store.keys import create_key
+from store.models import Member, Organization, User
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:50].strip("-") or "org"
+
+
+async def slug_taken(session: AsyncSession, slug: str, *, except_id: str | None = None) -> bool:
+    query = select(Organization.id).where(Organization.slug == slug)
+    if except_id:
+        query = query.where(Organization.id != except_id)
+    return (await session.scalar(query)) is not None
+
+
+async def create_org(
+    session: AsyncSession,
+    *,
+    name: str,
+    slug: str,
+    plan: str,
+    owner_email: str,
+    now: datetime,
+    key_plaintext: str | None = None,
+) -> tuple[Organization, str]:
+    """Create an organization with an OWNER user and that owner's first API key."""
+    org = Organization(
+        id=new_id("org"), name=name, slug=slug, plan=plan, created_at=now, updated_at=now
+    )
+    user = User(id=new_id("usr"), email=owner_email, name="Owner", created_at=now)
+    session.add_all([org, user])
+    await session.flush()
+    session.add(
+        Member(id=new_id("mem"), org_id=org.id, user_id=user.id, role="OWNER", joined_at=now)
+    )
+    _, key = await create_key(
+        session, org_id=org.id, user_id=user.id, name="Admin key", now=now, plaintext=key_plaintext
+    )
+    return org, key
+
+
+async def org_count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Organization)) or 0)
+
+
+async def org_by_slug(session: AsyncSession, slug: str) -> Organization | None:
+    org: Organization | None = await session.scalar(
+        select(Organization).where(Organization.slug == slug)
+    )
+    return org
+
+
+async def owner_of(session: AsyncSession, org_id: str) -> str | None:
+    """The user id of an organization's first OWNER."""
+    user_id: str | None = await session.scalar(
+        select(Member.user_id)
+        .where(Member.org_id == org_id, Member.role == "OWNER")
+        .order_by(Member.joined_at)
+        .limit(1)
+    )
+    return user_id

@@ -1,0 +1,44 @@
+"""A per-key, per-minute request counter shared by every API process through the store."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import RateLimitWindow
+
+WINDOW_S = 60
+
+
+async def count_request(session: AsyncSession, key_id: str, *, now_s: float) -> tuple[int, int]:
+    """Count one request in the current window; returns (count so far, window end unix s)."""
+    window = int(now_s // WINDOW_S) * WINDOW_S
+    values = {"key_id": key_id, "window_start": window, "count": 1}
+    conflict = {
+        "index_elements": ["key_id", "window_start"],
+        "set_": {"count": RateLimitWindow.count + 1},
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = (
+            postgresql.insert(RateLimitWindow)
+            .values(values)
+            .on_conflict_do_update(**conflict)  # type: ignore[arg-type]
+            .returning(RateLimitWindow.count)
+        )
+    else:
+        stmt = (
+            sqlite.insert(RateLimitWindow)
+            .values(values)
+            .on_conflict_do_update(**conflict)  # type: ignore[arg-type]
+            .returning(RateLimitWindow.count)
+        )
+    count = int((await session.execute(stmt)).scalar_one())
+    if count == 1:
+        # First request of a new window: the key's older windows are finished.
+        await session.execute(
+            delete(RateLimitWindow).where(
+                RateLimitWindow.key_id == key_id, RateLimitWindow.window_start < window
+            )
+        )
+    return count, window + WINDOW_S

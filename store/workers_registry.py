@@ -1,0 +1,120 @@
+"""The ``workers`` table: who is running where, for ``GET /api/regions`` and status.
+
+A worker registers on start, refreshes ``last_seen_at`` every ~10 s and deletes its
+row on a clean exit. A worker that died leaves a row that stops being refreshed;
+any worker prunes rows not seen for ``STALE_AFTER_S``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.clock import utc
+from store.models import Worker
+
+HEARTBEAT_EVERY_S = 10.0
+STALE_AFTER_S = 60.0
+
+
+@dataclass(frozen=True)
+class RegionLiveness:
+    region: str
+    worker_count: int
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: str
+    region: str
+    host: str
+    pid: int
+    version: str
+    started_at: datetime
+    last_seen_at: datetime
+
+
+async def register_worker(
+    session: AsyncSession,
+    worker_id: str,
+    *,
+    region: str,
+    host: str,
+    pid: int,
+    version: str,
+    now: datetime,
+) -> None:
+    """Add this worker's row (replacing a leftover row with the same id)."""
+    await session.execute(delete(Worker).where(Worker.id == worker_id))
+    session.add(
+        Worker(
+            id=worker_id,
+            region=region,
+            host=host[:255],
+            pid=pid,
+            version=version[:32],
+            started_at=now,
+            last_seen_at=now,
+        )
+    )
+    await session.flush()
+
+
+async def touch_worker(session: AsyncSession, worker_id: str, *, now: datetime) -> bool:
+    """Refresh ``last_seen_at``; False if the row was pruned (the caller re-registers)."""
+    done = await session.execute(
+        update(Worker).where(Worker.id == worker_id).values(last_seen_at=now)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
+async def unregister_worker(session: AsyncSession, worker_id: str) -> None:
+    await session.execute(delete(Worker).where(Worker.id == worker_id))
+
+
+async def prune_stale_workers(session: AsyncSession, *, now: datetime) -> int:
+    """Delete rows not refreshed for ``STALE_AFTER_S``; returns how many."""
+    done = await session.execute(delete(Worker).where(Worker.last_seen_at < _cutoff(now)))
+    return int(getattr(done, "rowcount", 0))
+
+
+def _cutoff(now: datetime) -> datetime:
+    return now - timedelta(seconds=STALE_AFTER_S)
+
+
+async def live_regions(session: AsyncSession, *, now: datetime) -> list[RegionLiveness]:
+    """Regions with at least one live worker: how many, and when one was last seen."""
+    rows = await session.execute(
+        select(Worker.region, func.count(), func.max(Worker.last_seen_at))
+        .where(Worker.last_seen_at >= _cutoff(now))
+        .group_by(Worker.region)
+        .order_by(Worker.region)
+    )
+    # func.max bypasses the column type on SQLite, so parse what comes back.
+    return [
+        RegionLiveness(region, int(count), _as_datetime(seen))
+        for region, count, seen in rows.tuples()
+    ]
+
+
+async def live_workers(session: AsyncSession, *, now: datetime) -> list[WorkerInfo]:
+    """Workers seen within ``STALE_AFTER_S``, by region then start time."""
+    rows = await session.scalars(
+        select(Worker)
+        .where(Worker.last_seen_at >= _cutoff(now))
+        .order_by(Worker.region, Worker.started_at)
+    )
+    return [
+        WorkerInfo(w.id, w.region, w.host, w.pid, w.version, w.started_at, w.last_seen_at)
+        for w in rows
+    ]
+
+
+def _as_datetime(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return utc(value)
+    return utc(datetime.fromisoformat(str(value)))
