@@ -1,0 +1,207 @@
+"""Write a batch of check results, the schedule rows' streaks, and the evaluation hook.
+
+Everything for one batch happens in the caller's transaction, in this order:
+insert the ``check_results`` rows (one multi-row INSERT); update each schedule row's
+streaks and clear the lease its worker held; call ``on_batch`` (the incident
+evaluator), which sees the new streaks and may ask for an earlier next run by
+setting ``RecordedResult.next_run_at``; apply those next runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checks.base import CheckResult, MonitorSpec
+from store.base import UTCDateTime
+from store.clock import utc
+from store.models import CheckResult as CheckResultRow
+from store.models import Monitor, MonitorSchedule
+
+log = logging.getLogger(__name__)
+
+RESULTS: Table = CheckResultRow.__table__  # type: ignore[assignment]
+SCHEDULES: Table = MonitorSchedule.__table__  # type: ignore[assignment]
+
+
+@dataclass
+class RecordedResult:
+    """One finished run, as the writer records it and the evaluator sees it.
+
+    ``consecutive_failures``/``consecutive_successes``/``previous_status`` are the
+    schedule row's streaks after this result, filled in by ``record_results``.
+    An evaluator sets ``next_run_at`` to move this (monitor, region)'s next run
+    (e.g. the retry interval after a failure).
+    """
+
+    monitor: MonitorSpec
+    region: str
+    result: CheckResult
+    due_at: datetime
+    started_at: datetime
+    worker_id: str | None = None
+    consecutive_failures: int = 0
+    consecutive_successes: int = 0
+    previous_status: str | None = None
+    next_run_at: datetime | None = None
+
+    @property
+    def checked_at(self) -> datetime:
+        return self.result.checked_at or self.started_at
+
+
+OnBatch = Callable[[AsyncSession, Sequence[RecordedResult]], Awaitable[None]]
+
+
+def is_failure(status: str) -> bool:
+    """DOWN counts toward the failure streak; UP and DEGRADED (reachable) do not."""
+    return status == "DOWN"
+
+
+def _row(item: RecordedResult) -> dict[str, object]:
+    r = item.result
+    t = r.timings
+    return {
+        "monitor_id": item.monitor.id,
+        "region": item.region,
+        "status": r.status,
+        "checked_at": item.checked_at,
+        "response_time_ms": r.response_time_ms,
+        "status_code": r.status_code,
+        "dns_ms": t.dns,
+        "tcp_ms": t.tcp,
+        "tls_ms": t.tls,
+        "ttfb_ms": t.ttfb,
+        "download_ms": t.download,
+        "total_ms": t.total,
+        "size_bytes": r.size_bytes,
+        "error": r.error,
+        "details": r.details or None,
+    }
+
+
+async def _existing_monitors(session: AsyncSession, ids: set[str]) -> set[str]:
+    found = await session.scalars(select(Monitor.id).where(Monitor.id.in_(ids)))
+    return set(found)
+
+
+async def _streaks(
+    session: AsyncSession, ids: set[str], *, lock: bool
+) -> dict[tuple[str, str], tuple[int, int, str | None]]:
+    query = (
+        select(
+            SCHEDULES.c.monitor_id,
+            SCHEDULES.c.region,
+            SCHEDULES.c.consecutive_failures,
+            SCHEDULES.c.consecutive_successes,
+            SCHEDULES.c.last_status,
+        )
+        .where(SCHEDULES.c.monitor_id.in_(ids))
+        .order_by(SCHEDULES.c.monitor_id, SCHEDULES.c.region)
+    )
+    if lock:
+        query = query.with_for_update()
+    rows = await session.execute(query)
+    return {(m, r): (f, s, last) for m, r, f, s, last in rows.tuples()}
+
+
+async def record_results(
+    session: AsyncSession,
+    items: Sequence[RecordedResult],
+    *,
+    on_batch: OnBatch | None = None,
+) -> list[RecordedResult]:
+    """Record ``items`` in the caller's transaction; returns those recorded.
+
+    Results of monitors deleted meanwhile are dropped (there is nothing to attach
+    them to). ``on_batch`` runs after the streaks are updated, in the same transaction.
+    """
+    if not items:
+        return []
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    ids = {i.monitor.id for i in items}
+    live = await _existing_monitors(session, ids)
+    kept = sorted((i for i in items if i.monitor.id in live), key=lambda i: i.checked_at)
+    if len(kept) < len(items):
+        log.debug("dropped %d results of deleted monitors", len(items) - len(kept))
+    if not kept:
+        return []
+    await session.execute(insert(RESULTS), [_row(i) for i in kept])
+
+    streaks = await _streaks(session, live, lock=is_pg)
+    last: dict[tuple[str, str], RecordedResult] = {}
+    for item in kept:
+        key = (item.monitor.id, item.region)
+        failures, successes, previous = streaks.get(key, (0, 0, None))
+        if is_failure(item.result.status):
+            failures, successes = failures + 1, 0
+        else:
+            failures, successes = 0, successes + 1
+        item.consecutive_failures = failures
+        item.consecutive_successes = successes
+        item.previous_status = previous
+        streaks[key] = (failures, successes, item.result.status)
+        last[key] = item
+    await _update_schedules(session, list(last.values()))
+
+    if on_batch is not None:
+        await on_batch(session, kept)
+    await _apply_next_runs(session, [i for i in kept if i.next_run_at is not None])
+    return kept
+
+
+def _key_match() -> ColumnElement[bool]:
+    return and_(
+        SCHEDULES.c.monitor_id == bindparam("m"),
+        SCHEDULES.c.region == bindparam("r"),
+    )
+
+
+async def _update_schedules(session: AsyncSession, items: Sequence[RecordedResult]) -> None:
+    # The lease is cleared only if this worker still holds it: after a lease lapsed,
+    # another worker may hold the row for its own run.
+    mine = SCHEDULES.c.leased_by == bindparam("by")
+    await session.execute(
+        update(SCHEDULES)
+        .where(_key_match())
+        .values(
+            consecutive_failures=bindparam("f"),
+            consecutive_successes=bindparam("s"),
+            last_status=bindparam("st"),
+            last_checked_at=bindparam("at", type_=UTCDateTime),
+            lease_until=case((mine, None), else_=SCHEDULES.c.lease_until),
+            leased_by=case((mine, None), else_=SCHEDULES.c.leased_by),
+        ),
+        [
+            {
+                "m": i.monitor.id,
+                "r": i.region,
+                "f": i.consecutive_failures,
+                "s": i.consecutive_successes,
+                "st": i.result.status,
+                "at": i.checked_at,
+                "by": i.worker_id or "",
+            }
+            for i in items
+        ],
+    )
+
+
+async def _apply_next_runs(session: AsyncSession, items: Sequence[RecordedResult]) -> None:
+    if not items:
+        return
+    await session.execute(
+        update(SCHEDULES)
+        .where(_key_match())
+        .values(next_run_at=bindparam("next", type_=UTCDateTime)),
+        [
+            {"m": i.monitor.id, "r": i.region, "next": utc(i.next_run_at)}
+            for i in items
+            if i.next_run_at is not None
+        ],
+    )

@@ -1,0 +1,170 @@
+"""Claim due schedule rows of one region, hand them back, and the slot arithmetic.
+
+A claim takes the rows due before a short horizon, leases them to one worker and
+moves each row's ``next_run_at`` to its next slot in the same transaction, so no
+(monitor, region, slot) is handed out twice. On PostgreSQL the candidate rows are
+locked ``FOR UPDATE SKIP LOCKED``: any number of workers of a region share the
+work without other coordination. A worker that dies keeps its leases until they
+expire; the row is then claimed again by another worker of the region.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checks.base import MonitorSpec
+from store.base import UTCDateTime
+from store.clock import utc
+from store.models import Monitor, MonitorSchedule
+from store.results import SCHEDULES
+from store.schedules import SCHEDULED_TYPES
+
+# Time a run may take past its own timeout before its lease lapses: result batching
+# (<= 1 s), a slow database, a busy event loop.
+LEASE_MARGIN_S = 10.0
+
+
+@dataclass(frozen=True)
+class ClaimedRun:
+    """One slot of one (monitor, region) that this worker now holds."""
+
+    monitor: MonitorSpec
+    region: str
+    due_at: datetime
+    lease_until: datetime
+
+
+def next_slot(due_at: datetime, interval_s: int, *, now: datetime) -> datetime:
+    """The first slot after ``now`` on the grid ``due_at + k * interval`` (k >= 1).
+
+    Slots stay anchored to the first run, so runs do not drift; slots missed while
+    no worker ran are skipped rather than run in a burst.
+    """
+    step = timedelta(seconds=interval_s)
+    following = due_at + step
+    if following > now:
+        return following
+    missed = math.floor((now - due_at) / step)
+    return due_at + step * (missed + 1)
+
+
+def lease_for(due_at: datetime, timeout_s: float, *, now: datetime) -> datetime:
+    """Until when a claim holds the row: its start, its timeout, and a margin."""
+    return max(due_at, now) + timedelta(seconds=timeout_s + LEASE_MARGIN_S)
+
+
+def _spec(monitor: Monitor, region: str) -> MonitorSpec:
+    return MonitorSpec(
+        id=monitor.id,
+        name=monitor.name,
+        type=monitor.type,
+        url=monitor.url,
+        region=region,
+        method=monitor.method,
+        timeout_s=float(monitor.timeout_s),
+        interval_s=monitor.interval_s,
+        expected_status=monitor.expected_status,
+        expected_keyword=monitor.expected_keyword,
+        config=dict(monitor.config or {}),
+        org_id=monitor.org_id,
+    )
+
+
+async def claim_due(
+    session: AsyncSession,
+    region: str,
+    *,
+    worker_id: str,
+    now: datetime,
+    horizon: datetime,
+    limit: int,
+    skip_locked: bool,
+) -> list[ClaimedRun]:
+    """Lease up to ``limit`` rows of ``region`` due by ``horizon``; earliest first.
+
+    Runs inside the caller's transaction; the leases hold once it commits.
+    ``skip_locked`` must be True on PostgreSQL (it is what lets workers share a region).
+    """
+    query = (
+        select(MonitorSchedule, Monitor)
+        .join(Monitor, Monitor.id == MonitorSchedule.monitor_id)
+        .where(
+            MonitorSchedule.region == region,
+            MonitorSchedule.next_run_at <= horizon,
+            or_(MonitorSchedule.lease_until.is_(None), MonitorSchedule.lease_until < now),
+            Monitor.is_active.is_(True),
+            Monitor.type.in_(SCHEDULED_TYPES),
+        )
+        .order_by(MonitorSchedule.next_run_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True, of=MonitorSchedule)
+    rows = (await session.execute(query)).tuples().all()
+    if not rows:
+        return []
+    claimed: list[ClaimedRun] = []
+    params: list[dict[str, object]] = []
+    for schedule, monitor in rows:
+        due_at = utc(schedule.next_run_at)
+        lease_until = lease_for(due_at, monitor.timeout_s, now=now)
+        claimed.append(ClaimedRun(_spec(monitor, region), region, due_at, lease_until))
+        params.append(
+            {
+                "m": schedule.monitor_id,
+                "r": region,
+                "lease": lease_until,
+                "by": worker_id,
+                "next": next_slot(due_at, monitor.interval_s, now=now),
+            }
+        )
+    table = SCHEDULES
+    await session.execute(
+        update(table)
+        .where(
+            and_(
+                table.c.monitor_id == bindparam("m"),
+                table.c.region == bindparam("r"),
+            )
+        )
+        .values(
+            lease_until=bindparam("lease", type_=UTCDateTime),
+            leased_by=bindparam("by"),
+            next_run_at=bindparam("next", type_=UTCDateTime),
+        ),
+        params,
+    )
+    return claimed
+
+
+async def release(session: AsyncSession, runs: Sequence[ClaimedRun], *, worker_id: str) -> None:
+    """Give back runs that were claimed but not finished: the slot runs elsewhere.
+
+    Only rows still leased by ``worker_id`` are touched; their ``next_run_at``
+    goes back to the released slot so another worker of the region runs it.
+    """
+    if not runs:
+        return
+    table = SCHEDULES
+    await session.execute(
+        update(table)
+        .where(
+            and_(
+                table.c.monitor_id == bindparam("m"),
+                table.c.region == bindparam("r"),
+                table.c.leased_by == bindparam("by"),
+            )
+        )
+        .values(
+            lease_until=None,
+            leased_by=None,
+            next_run_at=bindparam("due", type_=UTCDateTime),
+        ),
+        [{"m": r.monitor.id, "r": r.region, "by": worker_id, "due": r.due_at} for r in runs],
+    )

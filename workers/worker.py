@@ -1,0 +1,275 @@
+"""A worker: claims its region's due checks ahead, starts each at its slot, records results.
+
+APScheduler drives the periodic duties (claim tick, registry heartbeat, pruning of
+dead workers). Each claimed check then starts on its own event-loop timer at its
+exact slot, so lateness does not depend on the tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import socket
+from datetime import datetime, timedelta
+from importlib import metadata
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from store.clock import Clock, SystemClock
+from store.config import Settings
+from store.db import Store
+from store.results import OnBatch, RecordedResult
+from store.workers_registry import (
+    HEARTBEAT_EVERY_S,
+    prune_stale_workers,
+    register_worker,
+    touch_worker,
+    unregister_worker,
+)
+from workers.claim import ClaimedRun, claim_due, release
+from workers.context import build_context
+from workers.results import ResultWriter
+from workers.runner import Runner
+
+log = logging.getLogger(__name__)
+
+RunKey = tuple[str, datetime]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("vigil")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def _per_host_limit() -> int:
+    raw = os.environ.get("VIGIL_WORKER_PER_HOST", "8")
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        raise ValueError(
+            f"VIGIL_WORKER_PER_HOST={raw!r} is not a whole number; set it to the most "
+            "checks one worker may run at once against one host (default 8)"
+        ) from None
+
+
+class Worker:
+    """Runs one region's checks in this process until ``stop``."""
+
+    claim_every_s = 0.5
+    lookahead_s = 1.5
+    claim_batch = 500
+    prune_every_s = 30.0
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        region: str,
+        concurrency: int = 256,
+        clock: Clock | None = None,
+        per_host: int | None = None,
+        on_batch: OnBatch | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.region = region
+        self.clock = clock or SystemClock()
+        host = socket.gethostname()
+        self.id = f"{region[:20]}/{host[:24]}/{os.getpid()}/{secrets.token_hex(3)}"
+        self.runner = Runner(
+            build_context(self.clock),
+            concurrency=concurrency,
+            per_host=per_host or _per_host_limit(),
+            worker_id=self.id,
+        )
+        self.writer = ResultWriter(store, on_batch=on_batch)
+        # Claimed runs waiting for their slot, and runs under way.
+        self._timers: dict[RunKey, tuple[ClaimedRun, asyncio.TimerHandle]] = {}
+        self._tasks: dict[RunKey, tuple[ClaimedRun, asyncio.Task[None]]] = {}
+        self._started: set[RunKey] = set()
+        self._max_pending = concurrency * 8
+        self._claim_lock = asyncio.Lock()
+        self._stopping = False
+        self._scheduler: AsyncIOScheduler | None = None
+        self._host = host
+
+    @property
+    def pending(self) -> int:
+        """Runs claimed and not yet finished."""
+        return len(self._timers) + len(self._tasks)
+
+    async def start(self) -> None:
+        """Register, then start claiming and running."""
+        async with self.store.transaction() as session:
+            await register_worker(
+                session,
+                self.id,
+                region=self.region,
+                host=self._host,
+                pid=os.getpid(),
+                version=_version(),
+                now=self.clock.now(),
+            )
+        self.writer.start()
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        scheduler.add_job(self.claim, "interval", seconds=self.claim_every_s, **common)
+        scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_EVERY_S, **common)
+        scheduler.add_job(self._prune, "interval", seconds=self.prune_every_s, **common)
+        scheduler.start()
+        self._scheduler = scheduler
+        await self.claim()
+        log.info("worker %s started for region %s", self.id, self.region)
+
+    async def claim(self) -> int:
+        """Claim what falls due within the lookahead and set a timer for each run."""
+        claimed = 0
+        async with self._claim_lock:
+            while not self._stopping and self.pending < self._max_pending:
+                now = self.clock.now()
+                limit = min(self.claim_batch, self._max_pending - self.pending)
+                try:
+                    async with self.store.transaction() as session:
+                        runs = await claim_due(
+                            session,
+                            self.region,
+                            worker_id=self.id,
+                            now=now,
+                            horizon=now + timedelta(seconds=self.lookahead_s),
+                            limit=limit,
+                            skip_locked=self.store.is_postgres,
+                        )
+                except Exception:
+                    log.warning("claiming checks of region %s failed", self.region, exc_info=True)
+                    break
+                for run in runs:
+                    self._schedule(run)
+                claimed += len(runs)
+                log.debug("claimed %d runs in region %s", len(runs), self.region)
+                if len(runs) < limit:
+                    break
+        return claimed
+
+    def _schedule(self, run: ClaimedRun) -> None:
+        loop = asyncio.get_running_loop()
+        delay = (run.due_at - self.clock.now()).total_seconds()
+        key = (run.monitor.id, run.due_at)
+        handle = loop.call_at(loop.time() + max(0.0, delay), self._begin, key)
+        self._timers[key] = (run, handle)
+
+    def _begin(self, key: RunKey) -> None:
+        run, _ = self._timers.pop(key)
+        task = asyncio.create_task(self._execute(key, run))
+        self._tasks[key] = (run, task)
+
+    async def _execute(self, key: RunKey, run: ClaimedRun) -> None:
+        try:
+            item = await self.runner.run(run, on_start=lambda: self._started.add(key))
+            self.writer.add(item)
+        finally:
+            self._tasks.pop(key, None)
+            self._started.discard(key)
+
+    async def _heartbeat(self) -> None:
+        try:
+            async with self.store.transaction() as session:
+                if not await touch_worker(session, self.id, now=self.clock.now()):
+                    await register_worker(
+                        session,
+                        self.id,
+                        region=self.region,
+                        host=self._host,
+                        pid=os.getpid(),
+                        version=_version(),
+                        now=self.clock.now(),
+                    )
+        except Exception:
+            log.warning("worker %s could not refresh its registry row", self.id, exc_info=True)
+
+    async def _prune(self) -> None:
+        try:
+            async with self.store.transaction() as session:
+                gone = await prune_stale_workers(session, now=self.clock.now())
+            if gone:
+                log.info("pruned %d workers not seen for a minute", gone)
+        except Exception:
+            log.warning("pruning stale workers failed", exc_info=True)
+
+    async def stop(self, *, deadline_s: float = 10.0) -> None:
+        """Stop claiming, let started checks finish (up to the deadline), write
+        their results, hand back the rest, and unregister."""
+        self._stopping = True
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        async with self._claim_lock:
+            pass
+        unstarted: list[ClaimedRun] = []
+        for run, handle in self._timers.values():
+            handle.cancel()
+            unstarted.append(run)
+        self._timers.clear()
+        running: list[tuple[ClaimedRun, asyncio.Task[None]]] = []
+        for key, (run, task) in list(self._tasks.items()):
+            if key in self._started:
+                running.append((run, task))
+            else:
+                task.cancel()
+                unstarted.append(run)
+        if running:
+            await asyncio.wait([t for _, t in running], timeout=deadline_s)
+        unfinished = [run for run, task in running if not task.done()]
+        leftover = [task for _, task in self._tasks.values()]
+        for task in leftover:
+            task.cancel()
+        if leftover:
+            await asyncio.gather(*leftover, return_exceptions=True)
+        if unfinished:
+            log.warning("stopped %d checks that overran the stop deadline", len(unfinished))
+        await self.writer.close()
+        async with self.store.transaction() as session:
+            await release(session, unstarted + unfinished, worker_id=self.id)
+            await unregister_worker(session, self.id)
+        log.info(
+            "worker %s stopped: %d results written, %d runs handed back",
+            self.id,
+            self.writer.written,
+            len(unstarted) + len(unfinished),
+        )
+
+
+def _configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+async def serve_worker(settings: Settings, *, region: str, concurrency: int) -> None:
+    """Run one worker until SIGTERM or SIGINT, then stop it cleanly and return."""
+    _configure_logging(settings.log_level)
+    store = Store(settings.database_url)
+    worker = Worker(store, settings, region=region, concurrency=concurrency)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await worker.start()
+        await stop.wait()
+        log.info("worker %s: stop requested", worker.id)
+        await worker.stop()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await store.close()
+
+
+__all__ = ["RecordedResult", "Worker", "serve_worker"]
