@@ -227,7 +227,11 @@ async def test_run_normalises_values_before_comparing(
     dns_server: DnsServer, record_type: str, expected: list[str]
 ) -> None:
     name = "www.test" if record_type == "CNAME" else "api.test"
-    config = {"recordType": record_type, "expectedValues": expected, "matchMode": "exact"}
+    config: dict[str, Any] = {
+        "recordType": record_type,
+        "expectedValues": expected,
+        "matchMode": "exact",
+    }
 
     result = await run(monitor(name, **config), context(dns_server))
 
