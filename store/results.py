@@ -107,7 +107,7 @@ async def _streaks(
     if lock:
         query = query.with_for_update()
     rows = await session.execute(query)
-    return {(m, r): (f, s, last) for m, r, f, s, last in rows.tuples()}
+    return {(m, r): (f, s, last) for m, r, f, s, last in rows}
 
 
 async def record_results(

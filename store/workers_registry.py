@@ -97,7 +97,7 @@ async def live_regions(session: AsyncSession, *, now: datetime) -> list[RegionLi
     # func.max bypasses the column type on SQLite, so parse what comes back.
     return [
         RegionLiveness(region, int(count), _as_datetime(seen))
-        for region, count, seen in rows.tuples()
+        for region, count, seen in rows
     ]
 
 

@@ -106,7 +106,7 @@ async def claim_due(
     )
     if skip_locked:
         query = query.with_for_update(skip_locked=True, of=MonitorSchedule)
-    rows = (await session.execute(query)).tuples().all()
+    rows = (await session.execute(query)).all()
     if not rows:
         return []
     claimed: list[ClaimedRun] = []
