@@ -1,0 +1,263 @@
+"""One HTTP request/response on a fresh connection, with every phase timed.
+
+The host is resolved by ``checks.resolve`` (its own DNS phase); the request then
+goes to the resolved address with the original Host header and TLS SNI. Phases
+come from httpcore's trace events and are cut at shared boundaries, so
+dns + tcp + tls + ttfb + download equals total exactly.
+
+A new client per request: a pooled client reuses connections (no TCP/TLS phase to
+measure) and, for an IP URL given ``sni_hostname``, skipped certificate checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+import httpx
+from cryptography import x509
+
+from checks.base import CheckContext, Timings
+from checks.neterrors import connect_failure
+from checks.resolve import Resolved, ResolveError, resolve
+from checks.timefmt import seconds_text
+
+USER_AGENT = "Vigil/0.1 (uptime check)"
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+
+
+class ExchangeError(Exception):
+    """The request failed before a complete response; ``message`` is for a person."""
+
+    def __init__(self, message: str, *, resolved: Resolved | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.resolved = resolved
+
+
+@dataclass(frozen=True)
+class Request:
+    url: httpx.URL
+    method: str
+    headers: dict[str, str]
+    body: bytes | None
+    verify_tls: bool
+
+
+@dataclass
+class Exchange:
+    """A response as received; ``body`` holds at most the kept bytes."""
+
+    url: httpx.URL
+    resolved: Resolved
+    status_code: int
+    headers: httpx.Headers
+    http_version: str
+    body: bytes = b""
+    body_truncated: bool = False
+    encoding: str = "utf-8"
+    size_bytes: int = 0
+    timings: Timings = field(default_factory=Timings)
+    tls: dict[str, Any] | None = None
+    certificate: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        return self.body.decode(self.encoding, errors="replace")
+
+
+class _Tracer:
+    """Records when each httpcore event happened and which phase we are in."""
+
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+        self.phase = "connect"
+
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:
+        self.marks[event] = time.perf_counter()
+        if event == "connection.start_tls.started":
+            self.phase = "tls"
+        elif event.endswith("send_request_headers.started"):
+            self.phase = "first_byte"
+        elif event.endswith("receive_response_headers.complete"):
+            self.phase = "body"
+
+    def mark(self, suffix: str) -> float | None:
+        for event, at in self.marks.items():
+            if event.endswith(suffix):
+                return at
+        return None
+
+
+async def exchange(
+    request: Request,
+    ctx: CheckContext,
+    *,
+    deadline: float,
+    timeout_s: float,
+    keep_bytes: int,
+    redirect_body: bool,
+) -> Exchange:
+    """Send one request and read the body, keeping its first ``keep_bytes``.
+
+    A redirect's body is read only if ``redirect_body``. ``deadline`` is on
+    ``time.monotonic()``; ``timeout_s`` is the monitor's timeout, named in messages.
+    """
+    verify = ctx.ssl_verify if request.verify_tls else ctx.ssl_noverify
+    async with httpx.AsyncClient(verify=verify, trust_env=False, timeout=None) as client:
+        started = time.perf_counter()
+        host = request.url.host
+        try:
+            resolved = await resolve(host, ctx, timeout=max(deadline - time.monotonic(), 0.001))
+        except ResolveError as exc:
+            raise ExchangeError(exc.message) from None
+        dns_done = time.perf_counter()
+        tracer = _Tracer()
+        try:
+            async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
+                result = await _send(
+                    client,
+                    request,
+                    resolved,
+                    tracer,
+                    keep_bytes=keep_bytes,
+                    redirect_body=redirect_body,
+                )
+        except TimeoutError:
+            raise ExchangeError(
+                _timeout_message(tracer.phase, timeout_s), resolved=resolved
+            ) from None
+        except httpx.HTTPError as exc:
+            message = _transport_message(exc, tracer.phase, host=host)
+            raise ExchangeError(message, resolved=resolved) from None
+    result.timings = _timings(started, dns_done, tracer, resolved=resolved, end=result.timings)
+    return result
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    request: Request,
+    resolved: Resolved,
+    tracer: _Tracer,
+    *,
+    keep_bytes: int,
+    redirect_body: bool,
+) -> Exchange:
+    url = request.url
+    extensions: dict[str, Any] = {"trace": tracer}
+    if url.scheme == "https" and url.host != resolved.address:
+        extensions["sni_hostname"] = url.host
+    headers = {"User-Agent": USER_AGENT, "Host": url.netloc.decode("ascii"), **request.headers}
+    async with client.stream(
+        request.method,
+        url.copy_with(host=resolved.address),
+        headers=headers,
+        content=request.body,
+        extensions=extensions,
+    ) as response:
+        result = Exchange(
+            url=url,
+            resolved=resolved,
+            status_code=response.status_code,
+            headers=response.headers,
+            http_version=response.http_version,
+            encoding=response.encoding or "utf-8",
+        )
+        _read_tls(response, result)
+        if redirect_body or not is_redirect(response.status_code, response.headers):
+            result.body, result.body_truncated = await _read_body(response, keep_bytes)
+        # Stash the body-complete instant; exchange() turns it into phases.
+        result.timings = Timings(total=time.perf_counter())
+        result.size_bytes = response.num_bytes_downloaded
+    return result
+
+
+def is_redirect(status_code: int, headers: httpx.Headers) -> bool:
+    return status_code in REDIRECT_STATUSES and bool(headers.get("location"))
+
+
+async def _read_body(response: httpx.Response, keep_bytes: int) -> tuple[bytes, bool]:
+    """Read the whole body (its size counts) but keep only the first ``keep_bytes``."""
+    kept = bytearray()
+    truncated = False
+    async for chunk in response.aiter_bytes():
+        room = keep_bytes - len(kept)
+        if room > 0:
+            kept += chunk[:room]
+        if len(chunk) > room:
+            truncated = True
+    return bytes(kept), truncated
+
+
+def _read_tls(response: httpx.Response, result: Exchange) -> None:
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    if ssl_object is None:
+        return
+    cipher = ssl_object.cipher()
+    result.tls = {"version": ssl_object.version(), "cipher": cipher[0] if cipher else None}
+    der = ssl_object.getpeercert(binary_form=True)
+    if der:
+        cert = x509.load_der_x509_certificate(der)
+        result.certificate = {
+            "subject": cert.subject.rfc4514_string(),
+            "issuer": cert.issuer.rfc4514_string(),
+            "notBefore": _iso(cert.not_valid_before_utc),
+            "notAfter": _iso(cert.not_valid_after_utc),
+        }
+
+
+def _iso(when: Any) -> str:
+    return str(when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _timings(
+    started: float, dns_done: float, tracer: _Tracer, *, resolved: Resolved, end: Timings
+) -> Timings:
+    """Cut the hop at shared boundaries so the phases add up to the total."""
+    body_done = end.total or time.perf_counter()
+    connected = tracer.mark("connect_tcp.complete") or dns_done
+    tls_done = tracer.mark("start_tls.complete")
+    headers_done = tracer.mark("receive_response_headers.complete") or body_done
+    dns = None if resolved.dns_ms is None else _ms(dns_done - started)
+    tcp_from = started if dns is None else dns_done
+    ttfb_from = tls_done or connected
+    return Timings(
+        dns=dns,
+        tcp=_ms(connected - tcp_from),
+        tls=None if tls_done is None else _ms(tls_done - connected),
+        ttfb=_ms(headers_done - ttfb_from),
+        download=_ms(body_done - headers_done),
+        total=_ms(body_done - started),
+    )
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def _timeout_message(phase: str, timeout_s: float) -> str:
+    after = seconds_text(timeout_s)
+    return {
+        "connect": f"Connection timed out after {after}",
+        "tls": f"TLS: handshake timed out after {after}",
+        "first_byte": f"Timeout after {after} while waiting for the first byte",
+        "body": f"Timeout after {after} while downloading the body",
+    }[phase]
+
+
+def _transport_message(exc: httpx.HTTPError, phase: str, *, host: str) -> str:
+    if phase in ("connect", "tls"):
+        known = connect_failure(exc, host=host)
+        if known is not None:
+            return known
+    if isinstance(exc, httpx.DecodingError):
+        return f"Could not decode the response body: {exc}"
+    if phase == "first_byte":
+        return f"Connection closed by the server before a complete response ({exc})"
+    if phase == "body":
+        return f"Connection closed by the server while downloading the body ({exc})"
+    return f"Could not connect: {exc or type(exc).__name__}"
