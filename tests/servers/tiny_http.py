@@ -8,6 +8,7 @@ Every response closes its connection, as a monitoring check opens a fresh one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from types import TracebackType
 
 
@@ -65,7 +66,5 @@ class TinyHTTPServer:
         finally:
             self._handlers.discard(task)
             writer.close()
-            try:
+            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
                 await writer.wait_closed()
-            except (ConnectionError, asyncio.CancelledError):
-                pass
