@@ -27,6 +27,7 @@ def test_target_host_names_the_host(url: str, host: str) -> None:
 async def test_host_limiter_caps_checks_per_host() -> None:
     limiter = HostLimiter(3)
     gate = asyncio.Event()
+    full = asyncio.Event()
     inside = 0
     most = 0
 
@@ -35,13 +36,15 @@ async def test_host_limiter_caps_checks_per_host() -> None:
         async with limiter.hold(host):
             inside += 1
             most = max(most, inside)
+            if inside == 4:  # three on host a, one on host b
+                full.set()
             await gate.wait()
             inside -= 1
 
     tasks = [asyncio.create_task(check("a")) for _ in range(10)]
     other = asyncio.create_task(check("b"))
-    while inside < 4:  # three on host a, one on host b
-        await asyncio.sleep(0)
+    async with asyncio.timeout(5):
+        await full.wait()
     gate.set()
     await asyncio.gather(*tasks, other)
     assert most == 4
@@ -65,5 +68,5 @@ async def test_runner_reports_a_check_bug_as_down_with_its_cause() -> None:
 def test_build_context_reads_nameservers_and_rejects_a_missing_ca_file() -> None:
     ctx = build_context(environ={"VIGIL_DNS_NAMESERVERS": "127.0.0.1:5353, ::1"})
     assert ctx.nameservers == ("127.0.0.1:5353", "::1")
-    with pytest.raises(ValueError, match="VIGIL_EXTRA_CA_FILE='/nonexistent.pem'"):
+    with pytest.raises(ValueError, match=r"VIGIL_EXTRA_CA_FILE='/nonexistent\.pem'"):
         build_context(environ={"VIGIL_EXTRA_CA_FILE": "/nonexistent.pem"})
