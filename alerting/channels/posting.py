@@ -1,0 +1,140 @@
+"""One JSON POST to a receiver, with its outcome turned into a ``Delivery``.
+
+Slack, webhook and PagerDuty channels all send this way, so they agree on what is
+retried: network errors, timeouts, 408, 429 and 5xx are; any other answer outside
+2xx (a wrong URL, a rejected key, a redirect) is permanent until someone fixes the
+channel.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from alerting.channels.base import Delivery, DeliveryContext
+
+_RETRYABLE_4XX = frozenset({408, 425, 429})
+_EXCERPT_CHARS = 200
+
+
+def user_agent() -> str:
+    """``Vigil/<version>`` from the installed package metadata."""
+    try:
+        version = importlib.metadata.version("vigil")
+    except importlib.metadata.PackageNotFoundError:
+        version = "dev"
+    return f"Vigil/{version}"
+
+
+def encode_json(body: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON: the exact bytes that are sent (and signed)."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def post_json(
+    url: str,
+    raw_body: bytes,
+    ctx: DeliveryContext,
+    *,
+    headers: Mapping[str, str] | None = None,
+    receiver: str = "the receiver",
+) -> Delivery:
+    """POST ``raw_body`` as JSON to ``url``; never raises for the receiver's failure."""
+    sent_headers = {"Content-Type": "application/json", "User-Agent": user_agent()}
+    sent_headers.update(headers or {})
+    where = _where(url)
+    try:
+        async with httpx.AsyncClient(timeout=ctx.timeout_s, verify=ctx.ssl_context) as client:
+            response = await client.post(url, content=raw_body, headers=sent_headers)
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        return Delivery(
+            ok=False,
+            permanent=True,
+            error=f"{receiver} URL {url!r} cannot be used ({exc}); fix the channel's URL",
+        )
+    except httpx.TimeoutException:
+        return Delivery(
+            ok=False,
+            error=(
+                f"{receiver} at {where} did not answer within {ctx.timeout_s:g} s; "
+                "it may be overloaded or unreachable, will retry"
+            ),
+        )
+    except httpx.ConnectError as exc:
+        return Delivery(
+            ok=False,
+            error=(
+                f"could not connect to {receiver} at {where}: {_reason(exc)}; "
+                "check that it is running and reachable from Vigil, will retry"
+            ),
+        )
+    except httpx.TransportError as exc:
+        return Delivery(
+            ok=False,
+            error=f"sending to {receiver} at {where} failed: {_reason(exc)}; will retry",
+        )
+    return outcome(response, receiver=receiver)
+
+
+def outcome(response: httpx.Response, *, receiver: str = "the receiver") -> Delivery:
+    """Classify an HTTP answer: 2xx delivered, 408/429/5xx retried, the rest permanent."""
+    code = response.status_code
+    if 200 <= code < 300:
+        return Delivery(ok=True, status_code=code)
+    answer = f"{code} {response.reason_phrase}".strip()
+    excerpt = _excerpt(response)
+    said = f": {excerpt}" if excerpt else ""
+    if code in _RETRYABLE_4XX or code >= 500:
+        retry_after = response.headers.get("Retry-After")
+        wait = f" (it asked to wait {retry_after} s)" if retry_after else ""
+        return Delivery(
+            ok=False,
+            status_code=code,
+            error=f"{receiver} answered {answer}{said}; will retry{wait}",
+        )
+    if 300 <= code < 400:
+        location = response.headers.get("Location", "another URL")
+        return Delivery(
+            ok=False,
+            permanent=True,
+            status_code=code,
+            error=f"{receiver} redirected ({answer}) to {location}; update the channel's URL",
+        )
+    return Delivery(
+        ok=False,
+        permanent=True,
+        status_code=code,
+        error=(
+            f"{receiver} rejected the alert with {answer}{said}; "
+            "check the channel's URL and credentials, retrying will not help"
+        ),
+    )
+
+
+def _where(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    except ValueError:
+        return "the configured URL"
+
+
+def _reason(exc: Exception) -> str:
+    # httpx wraps the OS error; its text ("[Errno 111] Connection refused") is the useful part.
+    cause: BaseException = exc
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    text = str(cause) or str(exc) or type(exc).__name__
+    if "Connection refused" in text:
+        return "connection refused"
+    return text
+
+
+def _excerpt(response: httpx.Response) -> str:
+    body = response.text.strip().replace("\n", " ")
+    return body if len(body) <= _EXCERPT_CHARS else body[:_EXCERPT_CHARS] + "\u2026"
