@@ -17,11 +17,17 @@ async def read_json(request: Request) -> Any:
     if len(raw) > MAX_BODY:
         raise ApiError(413, f"Request body is larger than {MAX_BODY} bytes")
     if not raw.strip():
-        raise ApiError(400, "Request body is empty; send a JSON object")
+        raise ApiError(
+            400,
+            "Request body is empty; send a JSON object",
+            fields=[("body", "is empty")],
+        )
     try:
         return json.loads(raw)
     except ValueError as exc:
-        raise ApiError(400, f"Request body is not valid JSON: {exc}") from None
+        raise ApiError(
+            400, f"Request body is not valid JSON: {exc}", fields=[("body", "is not valid JSON")]
+        ) from None
 
 
 async def read_object(request: Request) -> dict[str, Any]:

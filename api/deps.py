@@ -46,7 +46,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 StoreDep = Annotated[Store, Depends(get_store)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response goes out, so a failed commit is
+# answered as an error (not 200) and the client's next request sees the write.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 @dataclass(frozen=True)

@@ -103,4 +103,5 @@ def install(app: FastAPI) -> None:
         rid = request_id(request)
         log.exception("unhandled error in %s %s [%s]", request.method, request.url.path, rid)
         message = f"Internal error; report request id {rid} to your administrator"
-        return error_response(request, ApiError(500, message))
+        # This handler answers outside RequestContextMiddleware, which would add the id.
+        return error_response(request, ApiError(500, message, headers={"X-Request-Id": rid}))

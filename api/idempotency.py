@@ -4,13 +4,16 @@ The claim on a key is committed on its own before the create runs, so a concurre
 retry sees it; the create and the stored response commit together, so a crash never
 leaves a created resource without its replayable response. A claim left behind by a
 crashed request is taken over after ``ABANDONED_AFTER``.
+
+A full API key is shown once and never stored: the saved response keeps the
+fields named in ``secret_fields`` masked, so a replay shows them masked.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +27,7 @@ from api.deps import Auth
 from api.errors import ApiError
 from store.clock import Clock
 from store.db import Store
+from store.keys import mask_plaintext
 from store.models import IdempotencyKey
 
 KEEP_FOR = timedelta(hours=24)
@@ -31,10 +35,33 @@ ABANDONED_AFTER = timedelta(minutes=2)
 Create = Callable[[AsyncSession], Awaitable[tuple[int, dict[str, Any]]]]
 
 
+def request_digest(method: str, path: str, body: bytes) -> str:
+    """What makes two requests "the same" for an Idempotency-Key."""
+    return hashlib.sha256(f"{method} {path}\n".encode() + body).hexdigest()
+
+
+def _stored(body: dict[str, Any], secret_fields: Sequence[str]) -> str:
+    data = body.get("data")
+    if isinstance(data, dict):
+        masked = {f: mask_plaintext(data[f]) for f in secret_fields if isinstance(data.get(f), str)}
+        body = {**body, "data": {**data, **masked}}
+    return json.dumps(body)
+
+
 async def run_create(
-    request: Request, auth: Auth, store: Store, clock: Clock, create: Create
+    request: Request,
+    auth: Auth,
+    store: Store,
+    clock: Clock,
+    create: Create,
+    *,
+    secret_fields: Sequence[str] = (),
 ) -> JSONResponse:
-    """Run ``create`` in one transaction, honouring an ``Idempotency-Key`` header."""
+    """Run ``create`` in one transaction, honouring an ``Idempotency-Key`` header.
+
+    ``secret_fields`` name plaintext keys in the response's ``data``: they are saved
+    masked for replays, never in full.
+    """
     key = request.headers.get("idempotency-key")
     if key is None:
         async with store.transaction() as session:
@@ -43,7 +70,7 @@ async def run_create(
     if not 1 <= len(key) <= 255:
         raise ApiError(400, "Idempotency-Key must be 1 to 255 characters")
     raw = await request.body()
-    digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + raw).hexdigest()
+    digest = request_digest(request.method, request.url.path, raw)
     replay = await _claim(store, clock, auth.key.id, key, digest)
     if replay is not None:
         return replay
@@ -53,7 +80,7 @@ async def run_create(
             await session.execute(
                 update(IdempotencyKey)
                 .where(IdempotencyKey.api_key_id == auth.key.id, IdempotencyKey.key == key)
-                .values(status_code=status, response_body=json.dumps(body))
+                .values(status_code=status, response_body=_stored(body, secret_fields))
             )
     except BaseException:
         async with store.transaction() as session:

@@ -30,6 +30,11 @@ def mask(prefix: str, last4: str) -> str:
     return f"{prefix}...{last4}"
 
 
+def mask_plaintext(key: str) -> str:
+    """The masked form of a full key, as it is listed after creation."""
+    return mask(key[: len(KEY_PREFIX) + 2], key[-4:])
+
+
 async def create_key(
     session: AsyncSession,
     *,
@@ -49,7 +54,7 @@ async def create_key(
         user_id=user_id,
         name=name,
         key_hash=hash_key(key),
-        prefix=key[: len(KEY_PREFIX) + 2],
+        prefix=key[: len(KEY_PREFIX) + 2],  # mask_plaintext() shows the same characters
         last4=key[-4:],
         read_only=read_only,
         created_at=now,

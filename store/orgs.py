@@ -27,6 +27,10 @@ async def slug_taken(session: AsyncSession, slug: str, *, except_id: str | None 
     return (await session.scalar(query)) is not None
 
 
+async def email_taken(session: AsyncSession, email: str) -> bool:
+    return (await session.scalar(select(User.id).where(User.email == email))) is not None
+
+
 async def create_org(
     session: AsyncSession,
     *,

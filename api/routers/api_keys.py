@@ -76,7 +76,7 @@ async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockD
         )
         return 201, {"data": key_json(row, plaintext=plaintext)}
 
-    return await run_create(request, auth, store, clock, _create)
+    return await run_create(request, auth, store, clock, _create, secret_fields=("key",))
 
 
 @router.delete("/{key_id}")

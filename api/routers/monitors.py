@@ -32,7 +32,6 @@ from store.monitors import (
 from store.plans import limits_for
 
 router = APIRouter(prefix="/api/monitors", tags=["monitors"])
-PageDep = Query(None)
 
 
 def _plan_gate(plan: str, monitor_type: Any) -> None:
@@ -53,8 +52,8 @@ async def list_all(
     auth: AuthDep,
     session: SessionDep,
     settings: SettingsDep,
-    page: str | None = PageDep,
-    limit: str | None = PageDep,
+    page: str | None = Query(None, description="Page number, from 1"),
+    limit: str | None = Query(None, description="Items per page, 1-100 (default 50)"),
 ) -> dict[str, Any]:
     """The organization's monitors, newest first, each with its most recent check."""
     p = page_params(page, limit)
@@ -220,11 +219,11 @@ async def checks(
     monitor_id: str,
     auth: AuthDep,
     session: SessionDep,
-    page: str | None = PageDep,
-    limit: str | None = PageDep,
-    from_: str | None = Query(None, alias="from"),
-    to: str | None = PageDep,
-    cursor: str | None = PageDep,
+    page: str | None = Query(None, description="Page number, from 1"),
+    limit: str | None = Query(None, description="Items per page, 1-100 (default 50)"),
+    from_: str | None = Query(None, alias="from", description="ISO 8601 start, inclusive"),
+    to: str | None = Query(None, description="ISO 8601 end, inclusive"),
+    cursor: str | None = Query(None, description="pagination.nextCursor of the previous page"),
 ) -> dict[str, Any]:
     """Check results newest first; ``from``/``to`` bound them in time.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.body import read_object
@@ -13,10 +14,16 @@ from api.errors import ApiError, FieldIssue, invalid
 from api.idempotency import run_create
 from api.serialize import org_json
 from store.models import Organization
-from store.orgs import SLUG_RE, create_org, slug_taken
+from store.orgs import SLUG_RE, create_org, email_taken, slug_taken
 from store.plans import PLANS
 
 router = APIRouter(prefix="/api/organization", tags=["organization"])
+
+
+def _slug_conflict(slug: str) -> ApiError:
+    return ApiError(409, f"The slug '{slug}' is already taken; choose another")
+
+
 SLUG_RULE = "must be 1-50 lowercase letters, digits and hyphens, not starting or ending with '-'"
 
 
@@ -66,20 +73,33 @@ async def create(
     if issues:
         raise invalid(issues)
 
+    owner_email = email or f"owner@{body['slug']}.local"
+
     async def _create(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         if await slug_taken(session, body["slug"]):
-            raise ApiError(409, f"The slug '{body['slug']}' is already taken; choose another")
-        org, key = await create_org(
-            session,
-            name=body["name"].strip(),
-            slug=body["slug"],
-            plan=body.get("plan") or settings.default_plan,
-            owner_email=email or f"owner@{body['slug']}.local",
-            now=clock.now(),
-        )
+            raise _slug_conflict(body["slug"])
+        if await email_taken(session, owner_email):
+            raise ApiError(
+                409,
+                f"A user with the email '{owner_email}' already exists and belongs to an "
+                "organization; give the new organization another ownerEmail",
+            )
+        try:
+            # A savepoint, so a slug taken by a concurrent request answers 409, not 500.
+            async with session.begin_nested():
+                org, key = await create_org(
+                    session,
+                    name=body["name"].strip(),
+                    slug=body["slug"],
+                    plan=body.get("plan") or settings.default_plan,
+                    owner_email=owner_email,
+                    now=clock.now(),
+                )
+        except IntegrityError:
+            raise _slug_conflict(body["slug"]) from None
         return 201, {"data": {**org_json(org), "apiKey": key}}
 
-    return await run_create(request, auth, store, clock, _create)
+    return await run_create(request, auth, store, clock, _create, secret_fields=("apiKey",))
 
 
 @router.patch("")
@@ -94,10 +114,15 @@ async def update(
     org = await session.get(Organization, auth.org_id)
     assert org is not None  # the key's organization exists while the key does
     if "slug" in body and await slug_taken(session, body["slug"], except_id=org.id):
-        raise ApiError(409, f"The slug '{body['slug']}' is already taken; choose another")
+        raise _slug_conflict(body["slug"])
     if "name" in body:
         org.name = body["name"].strip()
     if "slug" in body:
         org.slug = body["slug"]
     org.updated_at = clock.now()
+    try:
+        # Flush here: a slug taken by a concurrent request must answer 409, not 200.
+        await session.flush()
+    except IntegrityError:
+        raise _slug_conflict(body["slug"]) from None
     return {"data": org_json(org)}
