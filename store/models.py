@@ -172,6 +172,9 @@ class Incident(Base):
     regions: Mapped[list[str]] = mapped_column(JSONList)
     is_active: Mapped[bool] = mapped_column(Boolean)
     in_maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the DOWN alert was queued; None while withheld by a maintenance window.
+    down_alerted_at: Mapped[datetime | None]
+    last_reminder_at: Mapped[datetime | None]
 
 
 class AlertChannel(Base):
@@ -236,3 +239,49 @@ class Worker(Base):
     version: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+
+
+class AlertOutbox(Base):
+    """One alert for one channel, written in the transaction that changed the state.
+
+    ``event_id`` is the same for every channel told of one state change and on every
+    retry, so receivers can de-duplicate.
+    """
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (
+        Index(None, "status", "next_attempt_at"),
+        UniqueConstraint("event_id", "channel_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(32))
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    monitor_id: Mapped[str | None] = mapped_column(ForeignKey("monitors.id", ondelete="SET NULL"))
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    channel_id: Mapped[str] = mapped_column(ForeignKey("alert_channels.id", ondelete="CASCADE"))
+    event_type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    # pending -> delivered | failed
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class AlertAttempt(Base):
+    """Every delivery attempt of an outbox row, with its outcome."""
+
+    __tablename__ = "alert_attempts"
+    __table_args__ = (Index(None, "outbox_id", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[str] = mapped_column(ForeignKey("alert_outbox.id", ondelete="CASCADE"))
+    attempted_at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float | None]
