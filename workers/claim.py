@@ -27,7 +27,7 @@ from store.schedules import SCHEDULED_TYPES
 
 # Time a run may take past its own timeout before its lease lapses: result batching
 # (<= 1 s), a slow database, a busy event loop.
-LEASE_MARGIN_S = 10.0
+LEASE_MARGIN_S = 5.0
 
 
 @dataclass(frozen=True)

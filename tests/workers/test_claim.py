@@ -72,7 +72,7 @@ async def test_claim_due_leases_rows_due_within_horizon(store: Store) -> None:
     assert runs[0].monitor.timeout_s == 5
     row = await _schedule(store, due)
     assert row.leased_by == "w1"
-    assert row.lease_until == T0 + timedelta(seconds=1.5 + 5 + 10)
+    assert row.lease_until == T0 + timedelta(seconds=1.5 + 5 + 5)
     assert row.next_run_at == T0 + timedelta(seconds=61.5)
     assert await _claim(store, T0 + timedelta(seconds=0.1), worker="w2") == []
 
