@@ -1,0 +1,120 @@
+"""A bare TLS server on loopback and self-signed certificates, for the SSL check's tests.
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert("localhost", not_after=now + timedelta(days=5))
+    pems = b"".join(p.bytes() for p in leaf.cert_chain_pems)
+    async with TlsServer(server_context(pems, leaf.private_key_pem.bytes())) as server:
+        ... connect to 127.0.0.1:server.port, trusting ca ...
+
+``TlsServer(None)`` accepts TCP connections and never speaks: a handshake that
+times out. ``self_signed(name, ...)`` makes a certificate that signs itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import ssl
+import tempfile
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
+    """A server-side context serving this certificate (chain) and key."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    # load_cert_chain reads only files; the file lives just long enough to be read.
+    fd, path = tempfile.mkstemp(suffix=".pem")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(cert_pem + key_pem)
+        context.load_cert_chain(path)
+    finally:
+        os.unlink(path)
+    return context
+
+
+def self_signed(
+    name: str, *, not_before: datetime | None = None, not_after: datetime | None = None
+) -> tuple[bytes, bytes]:
+    """(certificate PEM, key PEM) of a certificate for ``name`` that signs itself."""
+    now = datetime.now(UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or now - timedelta(days=1))
+        .not_valid_after(not_after or now + timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+class TlsServer:
+    """Accepts on 127.0.0.1 at an ephemeral port; holds each connection until the client leaves."""
+
+    def __init__(self, context: ssl.SSLContext | None, *, host: str = "127.0.0.1") -> None:
+        self.context = context
+        self.host = host
+        self.connections = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._port = 0
+
+    @property
+    def port(self) -> int:
+        if not self._port:
+            raise RuntimeError("TlsServer is not started: use it with 'async with'")
+        return self._port
+
+    async def __aenter__(self) -> TlsServer:
+        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self.context)
+        self._port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        # Closing a writer ends its handler's read; wait so no handler outlives the loop.
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        self._writers.add(writer)
+        try:
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await reader.read()
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await writer.wait_closed()
