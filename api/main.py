@@ -9,7 +9,16 @@ from fastapi import FastAPI
 
 from api import errors
 from api.middleware import RequestContextMiddleware
-from api.routers import api_keys, dashboard, health, incidents, monitors, organization
+from api.routers import (
+    alert_channels,
+    api_keys,
+    dashboard,
+    health,
+    incidents,
+    maintenance,
+    monitors,
+    organization,
+)
 from store.clock import Clock, SystemClock
 from store.config import Settings
 from store.db import Store
@@ -42,6 +51,15 @@ def create_app(
         app.state.store = store
     errors.install(app)
     app.add_middleware(RequestContextMiddleware)
-    for module in (health, monitors, incidents, api_keys, organization, dashboard):
+    for module in (
+        health,
+        monitors,
+        incidents,
+        api_keys,
+        organization,
+        dashboard,
+        alert_channels,
+        maintenance,
+    ):
         app.include_router(module.router)
     return app

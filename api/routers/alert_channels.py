@@ -1,0 +1,252 @@
+"""``/api/alert-channels``: where alerts go, and a test send through each.
+
+Secrets are never returned in full, not even in the 201 that creates the channel
+(where the reference echoes the config): every response shows the config through
+``mask_config``, so a secret lives only in the store and with whoever typed it.
+A PATCH that sends back a masked value unchanged keeps the stored secret, so a
+client can edit a channel it has read without re-entering its secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerting.channels.base import AlertEvent, ChannelSpec, DeliveryContext
+from alerting.channels.registry import deliver_via, mask_config, validate_config
+from api.body import read_object
+from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
+from api.errors import FieldIssue, invalid, not_found
+from api.idempotency import run_create
+from api.serialize import iso
+from store.base import new_id
+from store.channels import (
+    create_channel,
+    delete_channel,
+    get_channel,
+    list_channels,
+    update_channel,
+)
+from store.clock import Clock
+from store.config import Settings
+from store.models import AlertChannel
+
+router = APIRouter(prefix="/api/alert-channels", tags=["alert-channels"])
+
+TYPES = ("EMAIL", "SLACK", "WEBHOOK", "PAGERDUTY", "APPRISE")
+_READ_ONLY = frozenset({"id", "orgId", "createdAt", "updatedAt"})
+_CREATE_FIELDS = frozenset({"name", "type", "config", "enabled", "isActive"})
+_UPDATE_FIELDS = frozenset({"name", "config", "enabled", "isActive", "type"})
+
+
+def channel_json(c: AlertChannel) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "type": c.type,
+        "config": mask_config(c.type, c.config),
+        "isActive": c.is_active,
+        "orgId": c.org_id,
+        "createdAt": iso(c.created_at),
+        "updatedAt": iso(c.updated_at),
+    }
+
+
+def _unknown(body: Mapping[str, Any], allowed: frozenset[str]) -> list[FieldIssue]:
+    return [(f, "is not an alert channel field") for f in sorted(set(body) - allowed - _READ_ONLY)]
+
+
+def _name(body: Mapping[str, Any], issues: list[FieldIssue], *, required: bool) -> str | None:
+    if "name" not in body and not required:
+        return None
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        issues.append(("name", "is required" if name is None else "must be a non-empty string"))
+        return None
+    if len(name.strip()) > 100:
+        issues.append(("name", "must be at most 100 characters"))
+        return None
+    return name.strip()
+
+
+def _enabled(body: Mapping[str, Any], issues: list[FieldIssue]) -> bool | None:
+    """``enabled`` (the reference's create field) or ``isActive`` (the response's name)."""
+    given = {f: body[f] for f in ("enabled", "isActive") if f in body}
+    for field, value in given.items():
+        if not isinstance(value, bool):
+            issues.append((field, "must be true or false"))
+            return None
+    if len(set(given.values())) > 1:
+        issues.append(("isActive", "contradicts enabled; send one of them"))
+        return None
+    return next(iter(given.values()), None)
+
+
+def _config(
+    channel_type: str, body: Mapping[str, Any], issues: list[FieldIssue]
+) -> dict[str, Any] | None:
+    config = body.get("config")
+    if not isinstance(config, dict):
+        issues.append(("config", "is required" if config is None else "must be a JSON object"))
+        return None
+    problems = validate_config(channel_type, config)
+    issues.extend(problems)
+    return None if problems else config
+
+
+@router.get("")
+async def list_all(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
+    """The organization's alert channels, secrets masked."""
+    return {"data": [channel_json(c) for c in await list_channels(session, auth.org_id)]}
+
+
+@router.post("", status_code=201)
+async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep) -> Any:
+    """Add a channel; its config is checked by the channel type's own rules."""
+    body = await read_object(request)
+    issues = _unknown(body, _CREATE_FIELDS)
+    name = _name(body, issues, required=True)
+    channel_type = body.get("type")
+    config: dict[str, Any] | None = None
+    if channel_type not in TYPES:
+        issues.append(
+            (
+                "type",
+                ("is required: " if channel_type is None else "must be ")
+                + "one of "
+                + ", ".join(TYPES),
+            )
+        )
+    else:
+        config = _config(str(channel_type), body, issues)
+    enabled = _enabled(body, issues)
+    if issues or name is None or config is None:
+        raise invalid(issues)
+
+    async def _create(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        row = await create_channel(
+            session,
+            auth.org_id,
+            name=name,
+            channel_type=str(channel_type),
+            config=config,
+            is_active=True if enabled is None else enabled,
+            now=clock.now(),
+        )
+        return 201, {"data": channel_json(row)}
+
+    return await run_create(request, auth, store, clock, _create)
+
+
+async def _owned(session: AsyncSession, auth: AuthDep, channel_id: str) -> AlertChannel:
+    channel = await get_channel(session, auth.org_id, channel_id)
+    if channel is None:
+        raise not_found("alert_channel")
+    return channel
+
+
+@router.get("/{channel_id}")
+async def get_one(channel_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
+    """One alert channel, secrets masked."""
+    return {"data": channel_json(await _owned(session, auth, channel_id))}
+
+
+def _keep_masked_secrets(
+    channel_type: str, stored: Mapping[str, Any], sent: dict[str, Any]
+) -> dict[str, Any]:
+    """Where ``sent`` repeats the masked form of a stored value, use the stored value."""
+    shown = mask_config(channel_type, stored)
+    return {
+        key: stored[key] if key in stored and shown.get(key) == value else value
+        for key, value in sent.items()
+    }
+
+
+@router.patch("/{channel_id}")
+async def update(
+    channel_id: str, request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
+) -> dict[str, Any]:
+    """Rename, enable/disable, or replace the config (validated as on create)."""
+    body = await read_object(request)
+    channel = await _owned(session, auth, channel_id)
+    issues = _unknown(body, _UPDATE_FIELDS)
+    if "type" in body and body["type"] != channel.type:
+        issues.append(("type", "cannot be changed; create a new channel of the other type"))
+    values: dict[str, Any] = {}
+    name = _name(body, issues, required=False)
+    if name is not None:
+        values["name"] = name
+    if "config" in body:
+        sent = body["config"]
+        if isinstance(sent, dict):
+            sent = _keep_masked_secrets(channel.type, channel.config, sent)
+        config = _config(channel.type, {"config": sent}, issues)
+        if config is not None:
+            values["config"] = config
+    enabled = _enabled(body, issues)
+    if enabled is not None:
+        values["is_active"] = enabled
+    if issues:
+        raise invalid(issues)
+    await update_channel(session, channel, values, now=clock.now())
+    return {"data": channel_json(channel)}
+
+
+@router.delete("/{channel_id}")
+async def remove(
+    channel_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
+) -> dict[str, Any]:
+    """Delete a channel; monitors that listed it stop alerting it."""
+    channel = await _owned(session, auth, channel_id)
+    await delete_channel(session, channel, now=clock.now())
+    return {"message": "Alert channel deleted successfully"}
+
+
+def delivery_context(settings: Settings) -> DeliveryContext:
+    """What channels need from the deployment's settings (SMTP relay, PagerDuty URL)."""
+    return DeliveryContext(
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        smtp_user=settings.smtp_user,
+        smtp_password=settings.smtp_password,
+        smtp_from=settings.smtp_from,
+        smtp_starttls=settings.smtp_starttls,
+        pagerduty_events_url=settings.pagerduty_events_url,
+    )
+
+
+def sample_event(channel: AlertChannel, *, clock: Clock) -> AlertEvent:
+    """A ``test`` event about a sample monitor, with a fresh id so receivers do not dedupe it."""
+    return AlertEvent(
+        id=new_id("evt"),
+        type="test",
+        monitor_id="mon_example",
+        monitor_name="Example monitor",
+        monitor_url="https://example.com/health",
+        occurred_at=clock.now(),
+        cause="This is a test notification sent from the Vigil API; no monitor is down.",
+        details={"channelId": channel.id, "channelName": channel.name},
+    )
+
+
+@router.post("/{channel_id}/test")
+async def send_test(
+    channel_id: str, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Send a test alert now. A failed delivery still answers 200, with ``ok`` false.
+
+    The send happens outside any database transaction: a slow receiver must not
+    hold a connection (or, on SQLite, a snapshot) for its whole timeout.
+    """
+    async with store.transaction() as session:
+        channel = await _owned(session, auth, channel_id)
+    spec = ChannelSpec(id=channel.id, name=channel.name, type=channel.type, config=channel.config)
+    delivery = await deliver_via(
+        spec, sample_event(channel, clock=clock), delivery_context(settings)
+    )
+    return {
+        "data": {"ok": delivery.ok, "error": delivery.error, "statusCode": delivery.status_code}
+    }
