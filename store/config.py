@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     smtp_from: str = "vigil@localhost"
     smtp_starttls: bool = False
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    alert_retry_base_s: float = 10.0
 
     @cached_property
     def regions(self) -> list[str]:

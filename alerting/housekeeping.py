@@ -1,0 +1,72 @@
+"""Periodic alert duties: alerts held back by maintenance, and reminders while down."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerting.evaluator import down_event
+from alerting.outbox import channels_for, enqueue
+from store.maintenance import in_maintenance
+from store.models import Incident, Monitor
+
+log = logging.getLogger(__name__)
+
+
+async def release_maintenance_alerts(session: AsyncSession, *, now: datetime) -> int:
+    """Alert for incidents opened during maintenance whose window is over, still down."""
+    rows = await session.execute(
+        select(Incident, Monitor)
+        .join(Monitor, Monitor.id == Incident.monitor_id)
+        .where(Incident.is_active.is_(True), Incident.down_alerted_at.is_(None))
+        .with_for_update(of=Incident, skip_locked=True)
+    )
+    sent = 0
+    for incident, monitor in rows:
+        if await in_maintenance(session, org_id=monitor.org_id, monitor_id=monitor.id, now=now):
+            continue
+        incident.down_alerted_at = now
+        channels = await channels_for(session, monitor)
+        await enqueue(
+            session,
+            down_event(monitor, incident, now=now),
+            org_id=monitor.org_id,
+            channel_ids=channels,
+            now=now,
+        )
+        sent += 1
+        log.info("maintenance over, monitor %s still down: alerting", monitor.id)
+    return sent
+
+
+async def send_reminders(session: AsyncSession, *, now: datetime) -> int:
+    """Remind every ``reminder_interval_min`` minutes while an alerted incident stays open."""
+    rows = await session.execute(
+        select(Incident, Monitor)
+        .join(Monitor, Monitor.id == Incident.monitor_id)
+        .where(
+            Incident.is_active.is_(True),
+            Incident.down_alerted_at.is_not(None),
+            Monitor.reminder_interval_min.is_not(None),
+        )
+        .with_for_update(of=Incident, skip_locked=True)
+    )
+    sent = 0
+    for incident, monitor in rows:
+        assert monitor.reminder_interval_min is not None and incident.down_alerted_at is not None
+        last = incident.last_reminder_at or incident.down_alerted_at
+        if now - last < timedelta(minutes=monitor.reminder_interval_min):
+            continue
+        if await in_maintenance(session, org_id=monitor.org_id, monitor_id=monitor.id, now=now):
+            continue
+        incident.last_reminder_at = now
+        event = down_event(monitor, incident, now=now)
+        event = replace(event, is_reminder=True)
+        channels = await channels_for(session, monitor)
+        await enqueue(session, event, org_id=monitor.org_id, channel_ids=channels, now=now)
+        sent += 1
+    return sent
