@@ -221,6 +221,9 @@ def validate(
             issues.append(("config", "must be a JSON object"))
         elif mtype in TYPES:
             issues.extend(_config_issues(mtype, cfg))
+    # A missing field is reported once, not also as malformed.
+    missing = {f for f, issue in issues if issue == "is required"}
+    issues = [(f, issue) for f, issue in issues if f not in missing or issue == "is required"]
     timeout, interval = _int(merged.get("timeout")), _int(merged.get("interval"))
     if not issues and timeout is not None and interval is not None and timeout > interval:
         issues.append(("timeout", f"must not exceed the interval ({interval} s)"))

@@ -42,4 +42,4 @@ async def list_incidents(
     rows = await session.execute(
         query.order_by(Incident.started_at.desc(), Incident.id.desc()).offset(offset).limit(limit)
     )
-    return [(incident, monitor) for incident, monitor in rows.tuples()], int(total or 0)
+    return [(incident, monitor) for incident, monitor in rows], int(total or 0)

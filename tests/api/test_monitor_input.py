@@ -1,0 +1,358 @@
+"""Monitor validation through the API: every rule answers 400 naming the field."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import httpx
+import pytest
+
+from store.clock import FrozenClock
+from store.db import Store
+from tests.api.conftest import Tenant, make_tenant
+from tests.api.helpers import assert_error, create_monitor, monitor_body
+
+HTTP_CONFIG_WIRED = importlib.util.find_spec("checks.http_config") is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "issue"),
+    [
+        pytest.param({"name": None}, "name", "is required", id="name-missing"),
+        pytest.param({"name": ""}, "name", "is required", id="name-empty"),
+        pytest.param(
+            {"name": "x" * 101}, "name", "must be at most 100 characters", id="name-101-chars"
+        ),
+        pytest.param({"url": None}, "url", "is required", id="url-missing"),
+        pytest.param(
+            {"url": "ftp://example.com"},
+            "url",
+            "must be a valid http:// or https:// URL",
+            id="http-url-ftp",
+        ),
+        pytest.param(
+            {"url": "example.com/health"},
+            "url",
+            "must be a valid http:// or https:// URL",
+            id="http-url-no-scheme",
+        ),
+        pytest.param(
+            {"url": "https://exa mple.com"},
+            "url",
+            "must be a valid http:// or https:// URL",
+            id="http-url-space-in-host",
+        ),
+        pytest.param(
+            {"url": "https://example.com:70000/"},
+            "url",
+            "must be a valid http:// or https:// URL",
+            id="http-url-port-out-of-range",
+        ),
+        pytest.param(
+            {"type": "TCP", "url": "db.example.com:5432"},
+            "url",
+            "must look like tcp://host:port",
+            id="tcp-url-no-scheme",
+        ),
+        pytest.param(
+            {"type": "TCP", "url": "tcp://db.example.com"},
+            "url",
+            "must look like tcp://host:port",
+            id="tcp-url-no-port",
+        ),
+        pytest.param(
+            {"type": "PING", "url": "https://example.com"},
+            "url",
+            "must be a host name or IP address",
+            id="ping-url-is-a-url",
+        ),
+        pytest.param(
+            {"type": "DNS", "url": "exa mple.com"},
+            "url",
+            "must be a host name or IP address",
+            id="dns-url-space",
+        ),
+        pytest.param(
+            {"type": "SSL", "url": "http://example.com"},
+            "url",
+            "must be host, host:port or an https:// URL",
+            id="ssl-url-http",
+        ),
+        pytest.param(
+            {"type": "SMTP"},
+            "type",
+            "must be one of HTTP, TCP, PING, DNS, SSL, HEARTBEAT, BROWSER",
+            id="type-unknown",
+        ),
+        pytest.param({"type": None}, "type", "is required", id="type-missing"),
+        pytest.param(
+            {"interval": 3601}, "interval", "must be between 15 and 3600", id="interval-over-max"
+        ),
+        pytest.param(
+            {"interval": "60"},
+            "interval",
+            "must be a whole number between 15 and 3600",
+            id="interval-string",
+        ),
+        pytest.param(
+            {"method": "FETCH"},
+            "method",
+            "must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS",
+            id="method-unknown",
+        ),
+        pytest.param(
+            {"expectedStatus": 99},
+            "expectedStatus",
+            "must be between 100 and 599",
+            id="expected-status-99",
+        ),
+        pytest.param(
+            {"expectedStatus": 600},
+            "expectedStatus",
+            "must be between 100 and 599",
+            id="expected-status-600",
+        ),
+        pytest.param(
+            {"expectedKeyword": "k" * 501},
+            "expectedKeyword",
+            "must be at most 500 characters",
+            id="expected-keyword-501-chars",
+        ),
+        pytest.param({"timeout": 0}, "timeout", "must be between 1 and 60", id="timeout-0"),
+        pytest.param({"timeout": 61}, "timeout", "must be between 1 and 60", id="timeout-61"),
+        pytest.param(
+            {"interval": 30, "timeout": 45},
+            "timeout",
+            "must not exceed the interval (30 s)",
+            id="timeout-over-interval",
+        ),
+        pytest.param(
+            {"regions": ["mars-1"]},
+            "regions",
+            "has unknown region 'mars-1'; known regions: us-east-1, eu-west-1, ap-south-1",
+            id="region-unknown",
+        ),
+        pytest.param(
+            {"regions": []},
+            "regions",
+            "must be a non-empty list of region names (us-east-1, eu-west-1, ap-south-1)",
+            id="regions-empty",
+        ),
+        pytest.param(
+            {"regions": ["us-east-1", "us-east-1"]},
+            "regions",
+            "must not repeat a region",
+            id="regions-repeated",
+        ),
+        pytest.param({"isActive": "yes"}, "isActive", "must be true or false", id="is-active"),
+        pytest.param({"color": "red"}, "color", "is not a monitor field", id="unknown-field"),
+        pytest.param({"config": []}, "config", "must be a JSON object", id="config-not-object"),
+    ],
+)
+async def test_monitor_create_rejects_invalid_field(
+    client: httpx.AsyncClient, tenant: Tenant, body: dict[str, Any], field: str, issue: str
+) -> None:
+    payload = {k: v for k, v in monitor_body(**{"interval": 60, **body}).items() if v is not None}
+
+    response = await client.post("/api/monitors", headers=tenant.headers, json=payload)
+
+    result = assert_error(response, 400, code="invalid_request")
+    assert {"field": field, "issue": issue} in result["fields"]
+    assert result["error"] == f"{result['fields'][0]['field']} {result['fields'][0]['issue']}"
+    listed = await client.get("/api/monitors", headers=tenant.headers)
+    assert listed.json()["data"] == []
+
+
+async def test_monitor_create_names_every_bad_field(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.post(
+        "/api/monitors",
+        headers=tenant.headers,
+        json={"name": "", "url": "https://example.com", "type": "HTTP", "timeout": 99},
+    )
+
+    body = assert_error(response, 400, code="invalid_request", says="name is required")
+    assert [f["field"] for f in body["fields"]] == ["name", "timeout"]
+
+
+@pytest.mark.parametrize(
+    ("monitor_type", "url"),
+    [
+        pytest.param("HTTP", "http://127.0.0.1:8080/health", id="http-ip-port"),
+        pytest.param("HTTP", "https://[::1]/health", id="http-ipv6"),
+        pytest.param("TCP", "tcp://db.example.com:5432", id="tcp"),
+        pytest.param("PING", "10.0.0.1", id="ping-ip"),
+        pytest.param("PING", "example.com", id="ping-host"),
+        pytest.param("DNS", "example.com", id="dns"),
+        pytest.param("SSL", "example.com", id="ssl-host"),
+        pytest.param("SSL", "example.com:8443", id="ssl-host-port"),
+        pytest.param("SSL", "https://example.com", id="ssl-url"),
+    ],
+)
+async def test_monitor_create_accepts_valid_url_per_type(
+    client: httpx.AsyncClient, tenant: Tenant, monitor_type: str, url: str
+) -> None:
+    response = await client.post(
+        "/api/monitors",
+        headers=tenant.headers,
+        json=monitor_body(type=monitor_type, url=url),
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["url"] == url
+
+
+async def test_monitor_create_accepts_the_boundaries(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.post(
+        "/api/monitors",
+        headers=tenant.headers,
+        json=monitor_body(
+            name="n" * 100,
+            interval=3600,
+            timeout=60,
+            expectedStatus=599,
+            expectedKeyword="k" * 500,
+            method="OPTIONS",
+        ),
+    )
+
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize(
+    ("plan", "minimum"),
+    [
+        pytest.param("FREE", 300, id="free"),
+        pytest.param("PRO", 60, id="pro"),
+        pytest.param("BUSINESS", 30, id="business"),
+        pytest.param("ENTERPRISE", 15, id="enterprise"),
+    ],
+)
+async def test_monitor_interval_respects_the_plan_minimum(
+    client: httpx.AsyncClient, store: Store, clock: FrozenClock, plan: str, minimum: int
+) -> None:
+    org = await make_tenant(store, clock, plan.lower(), plan)
+
+    below = await client.post(
+        "/api/monitors", headers=org.headers, json=monitor_body(interval=minimum - 1, timeout=1)
+    )
+    at = await client.post(
+        "/api/monitors", headers=org.headers, json=monitor_body(interval=minimum, timeout=1)
+    )
+
+    body = assert_error(below, 400, code="invalid_request")
+    assert body["fields"] == [
+        {"field": "interval", "issue": f"must be between {minimum} and 3600 on the {plan} plan"}
+    ]
+    assert at.status_code == 201, at.text
+
+
+async def test_monitor_update_rejects_interval_below_plan_minimum(
+    client: httpx.AsyncClient, store: Store, clock: FrozenClock
+) -> None:
+    free = await make_tenant(store, clock, "tiny", "FREE")
+    monitor_id = await create_monitor(client, free)
+
+    response = await client.put(
+        f"/api/monitors/{monitor_id}", headers=free.headers, json={"interval": 60}
+    )
+
+    assert_error(response, 400, code="invalid_request", says="on the FREE plan")
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        pytest.param(b"{not json", "not valid JSON", id="not-json"),
+        pytest.param(b"", "empty", id="empty"),
+        pytest.param(b"[1, 2]", "must be a JSON object", id="array"),
+    ],
+)
+async def test_monitor_create_rejects_a_body_that_is_not_a_json_object(
+    client: httpx.AsyncClient, tenant: Tenant, content: bytes, says: str
+) -> None:
+    response = await client.post(
+        "/api/monitors",
+        headers={**tenant.headers, "Content-Type": "application/json"},
+        content=content,
+    )
+
+    body = assert_error(response, 400, code="invalid_request", says=says)
+    assert body["fields"][0]["field"] == "body"
+
+
+needs_http_config = pytest.mark.skipif(
+    not HTTP_CONFIG_WIRED, reason="checks/http_config.py (assertion validation) not built yet"
+)
+
+
+@needs_http_config
+@pytest.mark.parametrize(
+    ("assertion", "field"),
+    [
+        pytest.param(
+            {"type": "body_size", "operator": "equals", "value": "1"},
+            "config.assertions[0].type",
+            id="unknown-type",
+        ),
+        pytest.param(
+            {"type": "response_time", "operator": "equals", "value": "500"},
+            "config.assertions[0].operator",
+            id="operator-not-for-type",
+        ),
+        pytest.param(
+            {"type": "status_code", "operator": "equals", "value": "abc"},
+            "config.assertions[0].value",
+            id="status-not-a-number",
+        ),
+        pytest.param(
+            {"type": "json_path", "operator": "equals", "value": "ok"},
+            "config.assertions[0].path",
+            id="json-path-without-path",
+        ),
+        pytest.param(
+            {"type": "header", "operator": "contains", "value": "json"},
+            "config.assertions[0].name",
+            id="header-without-name",
+        ),
+    ],
+)
+async def test_monitor_create_rejects_invalid_assertion(
+    client: httpx.AsyncClient, tenant: Tenant, assertion: dict[str, Any], field: str
+) -> None:
+    response = await client.post(
+        "/api/monitors",
+        headers=tenant.headers,
+        json=monitor_body(config={"assertions": [assertion]}),
+    )
+
+    body = assert_error(response, 400, code="invalid_request")
+    assert field in [f["field"] for f in body["fields"]]
+
+
+@needs_http_config
+async def test_monitor_create_accepts_the_reference_assertions(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    config = {
+        "method": "POST",
+        "headers": {"Authorization": "Bearer token"},
+        "body": '{"key": "value"}',
+        "assertions": [
+            {"type": "status_code", "operator": "equals", "value": "200"},
+            {"type": "response_time", "operator": "less_than", "value": "500"},
+            {"type": "json_path", "path": "$.data.status", "operator": "equals", "value": "ok"},
+            {"type": "header", "name": "content-type", "operator": "contains", "value": "json"},
+        ],
+    }
+
+    response = await client.post(
+        "/api/monitors", headers=tenant.headers, json=monitor_body(config=config)
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["config"] == config
