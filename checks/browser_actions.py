@@ -37,13 +37,15 @@ class StepFailed(Exception):
     """The page did not do what a step expects; ``reason`` is for people.
 
     ``timed_out`` marks waits that ran out of time, so the caller can say so when
-    the check's own deadline, not the step's, was what cut the wait short.
+    the check's own deadline, not the step's, was what cut the wait short; ``status``
+    is the HTTP status of a page that answered with an error.
     """
 
-    def __init__(self, reason: str, *, timed_out: bool = False) -> None:
+    def __init__(self, reason: str, *, timed_out: bool = False, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.timed_out = timed_out
+        self.status = status
 
 
 def seconds(ms: float) -> str:
@@ -93,7 +95,7 @@ async def _goto(page: Page, step: Step, timeout_ms: float) -> dict[str, Any]:
     if response is None:
         return {}
     if response.status >= 400:
-        raise StepFailed(f"the page answered HTTP {response.status}")
+        raise StepFailed(f"the page answered HTTP {response.status}", status=response.status)
     return {"status": response.status}
 
 

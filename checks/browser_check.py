@@ -147,6 +147,9 @@ async def _run_steps(page: Page, progress: _Progress, ctx: CheckContext) -> None
             )
         except StepFailed as failed:
             record.update(ok=False, error=failed.reason, durationMs=_ms_since(began))
+            if failed.status is not None:
+                record["status"] = failed.status
+                progress.status_code = progress.status_code or failed.status
             cut_by_deadline = failed.timed_out and timeout_ms < wanted_ms
             progress.failure = (
                 _timed_out_text(progress, step)

@@ -11,6 +11,7 @@ import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,6 +205,17 @@ async def test_browser_refused_connection_says_so(pool: BrowserPool) -> None:
     )
 
 
+async def test_browser_error_status_fails_the_page_load(
+    pool: BrowserPool, site: PageServer
+) -> None:
+    url = site.url("/gone")
+    result = await pool.run_check(monitor(url), CheckContext())
+
+    assert result.status == "DOWN"
+    assert result.status_code == 404
+    assert result.error == f"Step 1 (goto '{url}'): the page answered HTTP 404"
+
+
 async def test_browser_page_errors_are_recorded_and_stay_up_by_default(
     pool: BrowserPool, site: PageServer
 ) -> None:
@@ -310,3 +322,19 @@ async def test_run_uses_a_default_pool_per_event_loop(site: PageServer) -> None:
             "durationMs": result.details["steps"][0]["durationMs"],
         }
     ]
+
+
+async def test_browser_missing_chromium_says_how_to_fix(tmp_path: Path) -> None:
+    absent = tmp_path / "chromium"
+    lonely = BrowserPool(str(absent))
+    try:
+        result = await lonely.run_check(monitor("http://127.0.0.1:1/"), CheckContext())
+    finally:
+        await lonely.close()
+
+    assert result.status == "DOWN"
+    assert result.error == (
+        f"Chromium was not found at {absent}; install Debian's chromium package "
+        "or set VIGIL_CHROMIUM_PATH to the browser binary"
+    )
+    assert result.details == {"browserVersion": None}
