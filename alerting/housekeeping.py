@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.evaluator import down_event
 from alerting.outbox import channels_for, enqueue
+from store.clock import SystemClock
+from store.db import Store
 from store.maintenance import in_maintenance
 from store.models import Incident, Monitor
 
@@ -70,3 +72,13 @@ async def send_reminders(session: AsyncSession, *, now: datetime) -> int:
         await enqueue(session, event, org_id=monitor.org_id, channel_ids=channels, now=now)
         sent += 1
     return sent
+
+
+async def run_alert_duties(store: Store, *, now: datetime | None = None) -> tuple[int, int]:
+    """One pass of the periodic duties; returns (maintenance alerts, reminders) queued."""
+    now = now or SystemClock().now()
+    async with store.transaction() as session:
+        released = await release_maintenance_alerts(session, now=now)
+    async with store.transaction() as session:
+        reminded = await send_reminders(session, now=now)
+    return released, reminded

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     alert_retry_base_s: float = 10.0
+    housekeeping_every_s: float = 5.0
 
     @cached_property
     def regions(self) -> list[str]:

@@ -67,7 +67,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _logging(settings)
     upgrade(settings.database_url)
-    asyncio.run(serve(settings, api=True, regions=settings.regions, bootstrap=True))
+    asyncio.run(
+        serve(settings, api=True, regions=settings.regions, bootstrap=True, dispatcher=True)
+    )
+    return 0
+
+
+def _cmd_dispatcher(args: argparse.Namespace) -> int:
+    from workers.serve import serve
+
+    settings = _settings(args)
+    _logging(settings)
+    asyncio.run(serve(settings, api=False, regions=[], bootstrap=False, dispatcher=True))
     return 0
 
 
@@ -120,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", required=True)
     p.add_argument("--concurrency", type=int, default=256, help="checks in flight at most")
     p.set_defaults(fn=_cmd_worker)
+
+    p = sub.add_parser("dispatcher", help="deliver queued alerts (any number may run)")
+    p.set_defaults(fn=_cmd_dispatcher)
 
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(fn=_cmd_migrate)

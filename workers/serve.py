@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 
 import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
+from alerting.dispatcher import Dispatcher
+from alerting.evaluator import Evaluator
+from alerting.housekeeping import run_alert_duties
 from api.main import create_app
 from store.bootstrap import Bootstrapped, bootstrap
 from store.clock import SystemClock
@@ -33,13 +39,22 @@ def print_banner(settings: Settings, boot: Bootstrapped) -> None:
     )
 
 
-async def serve(settings: Settings, *, api: bool, regions: list[str], bootstrap: bool) -> None:
-    """Run the API (if ``api``) and one worker per region until SIGINT/SIGTERM."""
+async def serve(
+    settings: Settings,
+    *,
+    api: bool,
+    regions: list[str],
+    bootstrap: bool,
+    dispatcher: bool = False,
+) -> None:
+    """Run the API, one worker per region and the dispatcher until SIGINT/SIGTERM."""
     from workers.worker import Worker
 
     store = Store(settings.database_url)
     clock = SystemClock()
     workers: list[Worker] = []
+    alerts: Dispatcher | None = None
+    duties: AsyncIOScheduler | None = None
     try:
         if bootstrap:
             boot = await _bootstrap(store, settings, clock)
@@ -59,24 +74,54 @@ async def serve(settings: Settings, *, api: bool, regions: list[str], bootstrap:
             server = asyncio.create_task(uv.serve())
             # Workers start once the API listens, so the demo monitor's first check
             # (which targets the API) finds it up.
-            while not uv.started and not server.done():
+            while not uv.started and not server.done():  # noqa: ASYNC110 - uvicorn has no event
                 await asyncio.sleep(0.05)
         for region in regions:
             worker = Worker(
-                store, settings, region=region, concurrency=settings.worker_concurrency
+                store,
+                settings,
+                region=region,
+                concurrency=settings.worker_concurrency,
+                on_batch=Evaluator(clock),
             )
             await worker.start()
             workers.append(worker)
         log.info("workers running for regions: %s", ", ".join(regions) or "none")
+        if dispatcher:
+            alerts = Dispatcher(store, settings, clock=clock)
+            await alerts.start()
+            duties = AsyncIOScheduler()
+            duties.add_job(
+                run_alert_duties,
+                IntervalTrigger(seconds=settings.housekeeping_every_s, jitter=1),
+                args=[store],
+                id="alert-duties",
+                max_instances=1,
+                coalesce=True,
+            )
+            duties.start()
         if server is not None:
             await server
         else:
-            await asyncio.Event().wait()
+            await _until_signalled()
     finally:
+        if duties is not None:
+            duties.shutdown(wait=False)
         for worker in workers:
             await worker.stop()
+        if alerts is not None:
+            await alerts.stop()
         await store.close()
 
 
 async def _bootstrap(store: Store, settings: Settings, clock: SystemClock) -> Bootstrapped | None:
     return await bootstrap(store, settings, now=clock.now())
+
+
+async def _until_signalled() -> None:
+    """Wait for SIGINT or SIGTERM (uvicorn does this itself when the API runs)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
