@@ -44,7 +44,7 @@ async def run(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
     started = time.perf_counter()
     chain: list[dict[str, Any]] = []
     try:
-        final = await _follow(
+        first_started, final = await _follow(
             url,
             options,
             ctx,
@@ -57,7 +57,8 @@ async def run(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
     except _RedirectError as exc:
         result = _judged(exc.final, [exc.message], [], chain, elapsed_ms=_ms_since(started))
     else:
-        elapsed_ms = _ms_since(started)
+        # From the first hop's start to the final body: the time a visitor waits.
+        elapsed_ms = (final.finished_at - first_started) * 1000
         outcomes = _assess(final, monitor, options, elapsed_ms=elapsed_ms)
         failures = [o.message for o in outcomes if not o.passed and o.message]
         result = _judged(final, failures, outcomes, chain, elapsed_ms=elapsed_ms)
@@ -73,8 +74,12 @@ async def _follow(
     timeout_s: float,
     keep_bytes: int,
     chain: list[dict[str, Any]],
-) -> Exchange:
-    """Request ``url``, following redirects when asked; ``chain`` gets each hop left."""
+) -> tuple[float, Exchange]:
+    """(when the first hop started, the final response), following redirects when asked.
+
+    ``chain`` gets each hop left behind.
+    """
+    first_started: float | None = None
     deadline = time.monotonic() + timeout_s
     request = Request(
         url=url,
@@ -93,8 +98,10 @@ async def _follow(
             keep_bytes=keep_bytes,
             redirect_body=not options.follow_redirects,
         )
+        if first_started is None:
+            first_started = response.started_at
         if not (options.follow_redirects and is_redirect(response.status_code, response.headers)):
-            return response
+            return first_started, response
         if hops_left == 0:
             message = f"Too many redirects (more than {options.max_redirects})"
             raise _RedirectError(message, response)

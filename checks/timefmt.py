@@ -4,5 +4,5 @@ from __future__ import annotations
 
 
 def seconds_text(seconds: float) -> str:
-    """``10`` -> "10 s", ``0.5`` -> "0.5 s"."""
-    return f"{seconds:g} s"
+    """``10`` -> "10 s", ``0.5`` -> "0.5 s", ``9.9998`` -> "10 s"."""
+    return f"{round(seconds, 2):g} s"
