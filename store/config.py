@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     alert_retry_base_s: float = 10.0
     housekeeping_every_s: float = 5.0
+    dispatch_lease_s: float = 60.0
 
     @cached_property
     def regions(self) -> list[str]:

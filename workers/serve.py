@@ -88,7 +88,7 @@ async def serve(
             workers.append(worker)
         log.info("workers running for regions: %s", ", ".join(regions) or "none")
         if dispatcher:
-            alerts = Dispatcher(store, settings, clock=clock)
+            alerts = Dispatcher(store, settings, clock=clock, lease_s=settings.dispatch_lease_s)
             await alerts.start()
             duties = AsyncIOScheduler()
             duties.add_job(

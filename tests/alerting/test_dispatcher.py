@@ -1,0 +1,158 @@
+"""The dispatcher delivers every queued alert, retries failures, and survives SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select
+
+from alerting.channels.base import AlertEvent
+from alerting.channels.webhook import verify_signature
+from alerting.dispatcher import Dispatcher, RetryPolicy
+from alerting.outbox import enqueue
+from store.clock import FrozenClock
+from store.config import Settings
+from store.db import Store
+from store.models import AlertAttempt, AlertOutbox
+from tests.alerting.helpers import make_channel, make_monitor, make_org
+from tests.servers.receivers import HttpReceiver, Reply
+
+SECRET = "whsec_test"
+
+
+async def _queue_down_alert(store: Store, clock: FrozenClock, url: str) -> str:
+    org = await make_org(store, clock)
+    channel = await make_channel(store, clock, org, config={"url": url, "secret": SECRET})
+    monitor = await make_monitor(store, clock, org)
+    event = AlertEvent(
+        id="evt_outage1",
+        type="monitor.down",
+        monitor_id=monitor.id,
+        monitor_name=monitor.name,
+        monitor_url=monitor.url,
+        occurred_at=clock.now(),
+        cause="Connection refused",
+        regions=("us-east-1",),
+        started_at=clock.now(),
+    )
+    async with store.transaction() as session:
+        await enqueue(session, event, org_id=org, channel_ids=[channel], now=clock.now())
+    return channel
+
+
+async def _rows(store: Store) -> tuple[list[AlertOutbox], list[AlertAttempt]]:
+    async with store.transaction() as session:
+        rows = list(await session.scalars(select(AlertOutbox)))
+        attempts = list(await session.scalars(select(AlertAttempt).order_by(AlertAttempt.id)))
+    return rows, attempts
+
+
+async def test_receiver_down_for_three_attempts_gets_the_alert_once(
+    store: Store, clock: FrozenClock
+) -> None:
+    async with HttpReceiver(replies=[503, 503, 503], default=200) as hooks:
+        await _queue_down_alert(store, clock, hooks.url_for("/hook"))
+        dispatcher = Dispatcher(store, Settings(), clock=clock, policy=RetryPolicy(base_s=5))
+        for _ in range(10):
+            await dispatcher.run_once()
+            clock.advance(60)  # past any backoff (5 s doubling, with jitter, 4 tries)
+        got = await hooks.wait_for(4)
+
+    (row,), attempts = await _rows(store)
+    assert row.status == "delivered" and row.attempts == 4
+    assert [a.ok for a in attempts] == [False, False, False, True]
+    assert all("503" in (a.error or "") for a in attempts[:3])
+    assert len(hooks.requests) == 4  # nothing after the success
+    assert {r.header("X-Event-Id") for r in got} == {"evt_outage1"}
+    last = got[-1]
+    assert verify_signature(
+        SECRET,
+        last.header("X-Signature-Timestamp") or "",
+        last.body,
+        last.header("X-Signature") or "",
+    )
+
+
+async def test_retries_stop_after_six_attempts(store: Store, clock: FrozenClock) -> None:
+    async with HttpReceiver(default=500) as hooks:
+        await _queue_down_alert(store, clock, hooks.url_for("/hook"))
+        dispatcher = Dispatcher(store, Settings(), clock=clock, policy=RetryPolicy(base_s=1))
+        for _ in range(12):
+            await dispatcher.run_once()
+            clock.advance(120)
+        await hooks.wait_for(6)
+    (row,), attempts = await _rows(store)
+    assert row.status == "failed" and row.attempts == 6 and len(attempts) == 6
+    assert "500" in (row.last_error or "")
+    assert len(hooks.requests) == 6
+
+
+async def test_permanent_rejection_is_not_retried(store: Store, clock: FrozenClock) -> None:
+    async with HttpReceiver(default=400) as hooks:
+        await _queue_down_alert(store, clock, hooks.url_for("/hook"))
+        dispatcher = Dispatcher(store, Settings(), clock=clock)
+        for _ in range(3):
+            await dispatcher.run_once()
+            clock.advance(3600)
+    (row,), attempts = await _rows(store)
+    assert row.status == "failed" and len(attempts) == 1
+
+
+def _spawn_dispatcher(database_url: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "VIGIL_DATABASE_URL": database_url,
+        "VIGIL_DISPATCH_LEASE_S": "2",
+        "VIGIL_ALERT_RETRY_BASE_S": "0.2",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers.cli", "dispatcher"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+async def _until(predicate: Callable[[], Awaitable[bool]], *, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def test_dispatcher_killed_mid_delivery_delivers_after_restart(
+    store: Store, clock: FrozenClock, database_url: str
+) -> None:
+    async with HttpReceiver(replies=[Reply(hang=True)], default=200) as hooks:
+        await _queue_down_alert(store, clock, hooks.url_for("/hook"))
+        first = _spawn_dispatcher(database_url)
+        try:
+            await hooks.wait_for(1, timeout=20)  # the delivery is in flight, unanswered
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        (row,), _ = await _rows(store)
+        assert row.status == "pending"  # nothing was lost with the process
+
+        second = _spawn_dispatcher(database_url)
+        try:
+            got = await hooks.wait_for(2, timeout=30)
+
+            async def delivered() -> bool:
+                (r,), _ = await _rows(store)
+                return r.status == "delivered"
+
+            await _until(delivered, within=10, what="the outbox row to be marked delivered")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(timeout=15) == 0
+    assert got[0].header("X-Event-Id") == got[1].header("X-Event-Id") == "evt_outage1"
