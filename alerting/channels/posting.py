@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import socket
+import ssl
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,17 +68,16 @@ async def post_json(
             ),
         )
     except httpx.ConnectError as exc:
+        reason, advice = _reason(exc)
         return Delivery(
             ok=False,
-            error=(
-                f"could not connect to {receiver} at {where}: {_reason(exc)}; "
-                "check that it is running and reachable from Vigil, will retry"
-            ),
+            error=f"could not connect to {receiver} at {where}: {reason}; {advice}, will retry",
         )
     except httpx.TransportError as exc:
+        reason, advice = _reason(exc)
         return Delivery(
             ok=False,
-            error=f"sending to {receiver} at {where} failed: {_reason(exc)}; will retry",
+            error=f"sending to {receiver} at {where} failed: {reason}; {advice}, will retry",
         )
     return outcome(response, receiver=receiver)
 
@@ -124,15 +125,28 @@ def _where(url: str) -> str:
         return "the configured URL"
 
 
-def _reason(exc: Exception) -> str:
-    # httpx wraps the OS error; its text ("[Errno 111] Connection refused") is the useful part.
-    cause: BaseException = exc
-    while cause.__cause__ is not None:
-        cause = cause.__cause__
-    text = str(cause) or str(exc) or type(exc).__name__
-    if "Connection refused" in text:
-        return "connection refused"
-    return text
+def _reason(exc: Exception) -> tuple[str, str]:
+    """What went wrong and what to do, from the OS error httpx wraps a few levels down."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for error in chain:
+        if isinstance(error, ConnectionRefusedError):
+            return "connection refused", "check that it is running and reachable from Vigil"
+        if isinstance(error, socket.gaierror):
+            return (
+                f"the host name could not be resolved ({error.strerror})",
+                "check the host name in the channel's URL",
+            )
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return (
+                f"its TLS certificate is not trusted ({error.verify_message})",
+                "give it a certificate from a public CA or add its CA to Vigil's trust store",
+            )
+    text = str(chain[-1]) or str(exc) or type(exc).__name__
+    return text, "check that it is running and reachable from Vigil"
 
 
 def _excerpt(response: httpx.Response) -> str:
