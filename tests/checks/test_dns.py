@@ -290,3 +290,17 @@ def test_validate_config_names_each_bad_field(
     config: dict[str, Any], issues: list[tuple[str, str]]
 ) -> None:
     assert validate_config(config) == issues
+
+
+async def test_run_queries_nameserver_over_ipv6() -> None:
+    try:
+        server = DnsServer(ZONE, host="::1").start()
+    except RuntimeError as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    try:
+        result = await run(monitor("api.test", nameserver=server.address), CheckContext())
+    finally:
+        server.stop()
+
+    assert result.status == "UP", result.error
+    assert result.details["nameserver"] == f"[::1]:{server.port}"
