@@ -133,7 +133,10 @@ async def _screenshot(
     png = await page.screenshot(full_page=True, type="png", timeout=timeout_ms)
     if save_artifact is None:
         return {}
-    return {"screenshot": await save_artifact(f"{step.name or f'step-{step.index}'}.png", png)}
+    try:
+        return {"screenshot": await save_artifact(f"{step.name or f'step-{step.index}'}.png", png)}
+    except Exception as exc:  # the worker's artifact store failing is not the page failing
+        return {"screenshotError": shorten(str(exc) or repr(exc))}
 
 
 async def _press_key(page: Page, step: Step) -> None:

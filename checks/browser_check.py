@@ -8,14 +8,13 @@ sets ``failOnConsoleErrors`` / ``failOnFailedRequests`` (otherwise it stays UP).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, Error, Page
+from playwright.async_api import Browser, BrowserContext, Error, Page, ViewportSize
 
 from checks.base import CheckContext, CheckResult, MonitorSpec, Timings
 from checks.browser_actions import StepFailed, perform, seconds, shorten
@@ -28,6 +27,7 @@ DEFAULT_STEP_TIMEOUT_MS = 5_000
 HARD_STOP_GRACE_S = 1.0
 FAILURE_SCREENSHOT_TIMEOUT_MS = 2_000
 CLOSE_TIMEOUT_S = 5.0
+VIEWPORT: ViewportSize = {"width": 1280, "height": 720}
 
 
 @dataclass
@@ -39,9 +39,10 @@ class LaunchedBrowser:
     pid: int | None
     disconnected: asyncio.Event = field(default_factory=asyncio.Event)
     closing: bool = False
+    hung: bool = False
 
     def alive(self) -> bool:
-        return self.browser.is_connected() and not self.disconnected.is_set()
+        return self.browser.is_connected() and not self.disconnected.is_set() and not self.hung
 
 
 @dataclass
@@ -69,9 +70,19 @@ async def check_in_browser(
     )
     details: dict[str, Any] = {"browserVersion": launched.version}
     context: BrowserContext | None = None
+    error: str | None
     try:
-        context = await launched.browser.new_context(viewport={"width": 1280, "height": 720})
-        page = await context.new_page()
+        try:
+            async with asyncio.timeout(monitor.timeout_s):
+                context = await launched.browser.new_context(viewport=VIEWPORT)
+                page = await context.new_page()
+        except TimeoutError:
+            launched.hung = True  # alive but not answering: the pool replaces it
+            error = (
+                f"Check timed out after {seconds(monitor.timeout_s * 1000)} while opening a "
+                "new page: the browser is not responding; it will be relaunched"
+            )
+            return _result(progress, details, error, checked_at=checked_at, started=started)
         watch = PageWatch(page)
         error = await _drive(launched, page, progress, ctx)
         if error is None:
@@ -84,8 +95,8 @@ async def check_in_browser(
         gone = not launched.alive()
         error = _browser_gone(launched, progress) if gone else _step_error(progress, exc.message)
     finally:
-        if context is not None and launched.alive():
-            await _close_quietly(context)
+        if context is not None and launched.alive() and not await _closed(context):
+            launched.hung = True
     return _result(progress, details, error, checked_at=checked_at, started=started)
 
 
@@ -203,10 +214,15 @@ async def _failure_screenshot(page: Page, ctx: CheckContext) -> dict[str, Any]:
         return {"screenshotError": shorten(str(exc).splitlines()[0] if str(exc) else repr(exc))}
 
 
-async def _close_quietly(context: BrowserContext) -> None:
-    # The browser may have gone away meanwhile; the pool relaunches it.
-    with contextlib.suppress(Error, TimeoutError):
+async def _closed(context: BrowserContext) -> bool:
+    """Close ``context``; False when the browser did not answer in time."""
+    try:
         await asyncio.wait_for(context.close(), CLOSE_TIMEOUT_S)
+    except Error:
+        pass  # the browser went away meanwhile; the pool relaunches it
+    except TimeoutError:
+        return False
+    return True
 
 
 def _where(progress: _Progress) -> str:

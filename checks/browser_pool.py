@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 from pathlib import Path
 
 from playwright.async_api import Error, Playwright, async_playwright
@@ -145,6 +146,18 @@ class BrowserPool:
 
 
 async def _close_browser(launched: LaunchedBrowser) -> None:
-    # A crashed browser has nothing left to close.
-    with contextlib.suppress(Error, TimeoutError):
+    # A hung browser does not close when asked; its pid is ours (found by its marker).
+    if launched.hung:
+        _kill(launched.pid)
+    try:
         await asyncio.wait_for(launched.browser.close(), CLOSE_TIMEOUT_S)
+    except Error:
+        pass  # a crashed browser has nothing left to close
+    except TimeoutError:
+        _kill(launched.pid)
+
+
+def _kill(pid: int | None) -> None:
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

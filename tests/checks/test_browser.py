@@ -305,6 +305,33 @@ async def test_browser_crash_fails_the_check_and_the_next_one_relaunches(site: P
         await own.close()
 
 
+async def test_browser_hung_browser_is_replaced(site: PageServer) -> None:
+    own = BrowserPool()
+    try:
+        first = await own.run_check(monitor(site.url("/ok")), CheckContext())
+        assert first.status == "UP"
+        frozen = own.pid
+        assert frozen is not None
+        os.kill(frozen, signal.SIGSTOP)  # alive but answering nothing
+
+        began = time.perf_counter()
+        stuck = await asyncio.wait_for(
+            own.run_check(monitor(site.url("/ok"), timeout_s=2), CheckContext()), 10
+        )
+        assert stuck.status == "DOWN"
+        assert stuck.error == (
+            "Check timed out after 2 s while opening a new page: the browser is not "
+            "responding; it will be relaunched"
+        )
+        assert time.perf_counter() - began < 4
+
+        after = await asyncio.wait_for(own.run_check(monitor(site.url("/ok")), CheckContext()), 20)
+        assert (after.status, after.error) == ("UP", None)
+        assert own.pid not in (None, frozen)
+    finally:
+        await own.close()
+
+
 async def test_run_uses_a_default_pool_per_event_loop(site: PageServer) -> None:
     try:
         result = await run(monitor(site.url("/ok")), CheckContext())
