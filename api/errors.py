@@ -50,10 +50,10 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def not_found(resource: str) -> ApiError:
+def not_found(resource: str, *, label: str | None = None) -> ApiError:
     """404 for a resource that does not exist or belongs to another organization."""
-    label = resource.replace("_", " ")
-    return ApiError(404, f"{label[0].upper()}{label[1:]} not found", code=f"{resource}_not_found")
+    label = label or resource.replace("_", " ").capitalize()
+    return ApiError(404, f"{label} not found", code=f"{resource}_not_found")
 
 
 def invalid(fields: Sequence[FieldIssue]) -> ApiError:

@@ -92,5 +92,5 @@ async def revoke(key_id: str, auth: AuthDep, session: SessionDep, clock: ClockDe
         .values(revoked_at=clock.now())
     )
     if getattr(result, "rowcount", 0) == 0:
-        raise not_found("api_key")
+        raise not_found("api_key", label="API key")
     return {"message": "API key revoked successfully"}
