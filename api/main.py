@@ -18,6 +18,8 @@ from api.routers import (
     maintenance,
     monitors,
     organization,
+    performance,
+    system,
 )
 from store.clock import Clock, SystemClock
 from store.config import Settings
@@ -53,7 +55,9 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     for module in (
         health,
+        system,
         monitors,
+        performance,
         incidents,
         api_keys,
         organization,

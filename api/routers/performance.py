@@ -1,0 +1,45 @@
+"""``/api/monitors/:id/performance``: timing averages, p95 and a time series."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import AuthDep, ClockDep, SessionDep
+from api.errors import invalid, not_found
+from api.pagination import parse_int
+from api.serialize import iso
+from store.monitors import get_monitor
+from store.performance import performance
+
+router = APIRouter(prefix="/api/monitors", tags=["monitors"])
+
+
+@router.get("/{monitor_id}/performance")
+async def monitor_performance(
+    monitor_id: str,
+    auth: AuthDep,
+    session: SessionDep,
+    clock: ClockDep,
+    hours: str | None = Query(None, description="Time range in hours, 1-168 (default 24)"),
+) -> dict[str, Any]:
+    """Phase timings (dns, tcp, tls, ttfb, download, total, ms) and size of recent checks.
+
+    Failed (DOWN) checks are left out: their timings measure the failure, not the
+    service. ``sampleCount`` is the number of checks the figures come from.
+    """
+    issues: list[tuple[str, str]] = []
+    span = parse_int(hours, "hours", default=24, low=1, high=168, issues=issues)
+    if issues:
+        raise invalid(issues)
+    monitor = await get_monitor(session, auth.org_id, monitor_id)
+    if monitor is None:
+        raise not_found("monitor")
+    data = await performance(
+        session, monitor.id, since=clock.now() - timedelta(hours=span), hours=span
+    )
+    for point in data["timeSeries"]:
+        point["timestamp"] = iso(point["timestamp"])
+    return {"data": data}

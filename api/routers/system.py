@@ -1,0 +1,79 @@
+"""Public system endpoints: ``/api/status`` and ``/api/regions``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import func, select, text
+
+from api.deps import ClockDep, StoreDep
+from api.serialize import iso
+from store.models import AlertOutbox
+from store.workers_registry import live_regions, live_workers
+
+router = APIRouter(prefix="/api", tags=["system"])
+# Alerts due longer than this mean no dispatcher is keeping up.
+DISPATCH_LAG_LIMIT = timedelta(minutes=2)
+
+
+@router.get("/regions")
+async def regions(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
+    """Regions with live workers: how many, and when one was last seen."""
+    async with store.transaction() as session:
+        found = await live_regions(session, now=clock.now())
+    return {
+        "data": [
+            {"region": r.region, "workerCount": r.worker_count, "lastSeenAt": iso(r.last_seen_at)}
+            for r in found
+        ]
+    }
+
+
+@router.get("/status")
+async def status(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
+    """The system's own health: the store, each region's workers, the alert dispatcher."""
+    now = clock.now()
+    components: list[dict[str, Any]] = []
+    try:
+        async with store.transaction() as session:
+            await session.execute(text("SELECT 1"))
+            workers = await live_workers(session, now=now)
+            oldest_due = await session.scalar(
+                select(func.min(AlertOutbox.next_attempt_at)).where(
+                    AlertOutbox.status == "pending", AlertOutbox.next_attempt_at <= now
+                )
+            )
+    except Exception as exc:
+        components.append(
+            {"name": "store", "status": "down", "error": f"{type(exc).__name__}: {exc}"}
+        )
+        return {"data": {"status": "degraded", "components": components}}
+    components.append({"name": "store", "status": "operational"})
+    by_region: dict[str, list[Any]] = {}
+    for w in workers:
+        by_region.setdefault(w.region, []).append(w)
+    for region, members in sorted(by_region.items()):
+        components.append(
+            {
+                "name": f"workers:{region}",
+                "status": "operational",
+                "workerCount": len(members),
+                "lastSeenAt": iso(max(m.last_seen_at for m in members)),
+                "workers": [
+                    {"id": m.id, "host": m.host, "pid": m.pid, "version": m.version}
+                    for m in members
+                ],
+            }
+        )
+    lagging = oldest_due is not None and now - oldest_due > DISPATCH_LAG_LIMIT
+    components.append(
+        {
+            "name": "dispatcher",
+            "status": "degraded" if lagging else "operational",
+            "oldestDueAlertAt": iso(oldest_due),
+        }
+    )
+    overall = "degraded" if lagging or not workers else "operational"
+    return {"data": {"status": overall, "components": components}}
