@@ -210,9 +210,10 @@ async def test_request_id_echoes_a_sane_client_id(
 async def test_request_id_replaces_an_unsafe_client_id(
     client: httpx.AsyncClient, tenant: Tenant, sent: str
 ) -> None:
-    response = await client.get(
-        "/api/monitors", headers=[(b"X-Request-Id", sent.encode()), *tenant.headers.items()]
-    )
+    headers = [(b"X-Request-Id", sent.encode())]
+    headers += [(k.encode(), v.encode()) for k, v in tenant.headers.items()]
+
+    response = await client.get("/api/monitors", headers=headers)
 
     assert response.headers["X-Request-Id"].startswith("req_")
     assert response.headers["X-Request-Id"] != sent
