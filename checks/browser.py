@@ -11,6 +11,8 @@ selector/url, durationMs, ok, error), ``consoleErrors``, ``failedRequests``,
 ``domContentLoadedMs``, ``loadMs``, ``finalUrl`` and, after a failure when the
 worker keeps artifacts, ``screenshot``. Console errors and failed requests leave
 the check UP unless ``failOnConsoleErrors`` / ``failOnFailedRequests`` is true.
+``ignoreHttpsErrors`` (default false) accepts self-signed or otherwise invalid
+certificates, for internal sites; the SSL monitor type is where certificates are judged.
 """
 
 from __future__ import annotations

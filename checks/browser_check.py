@@ -74,7 +74,10 @@ async def check_in_browser(
     try:
         try:
             async with asyncio.timeout(monitor.timeout_s):
-                context = await launched.browser.new_context(viewport=VIEWPORT)
+                context = await launched.browser.new_context(
+                    viewport=VIEWPORT,
+                    ignore_https_errors=bool(monitor.config.get("ignoreHttpsErrors")),
+                )
                 page = await context.new_page()
         except TimeoutError:
             launched.hung = True  # alive but not answering: the pool replaces it

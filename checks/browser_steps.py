@@ -52,7 +52,7 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 # Fields that may be empty strings: filling an empty value clears an input.
 _MAY_BE_EMPTY = {"value"}
-_BOOLEAN_FLAGS = ("failOnConsoleErrors", "failOnFailedRequests")
+_BOOLEAN_FLAGS = ("failOnConsoleErrors", "failOnFailedRequests", "ignoreHttpsErrors")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """A loopback web site for browser checks: a login flow, broken and slow pages, cookies.
 
+Plain HTTP by default; pass a server ``ssl.SSLContext`` for HTTPS.
+
 Runs ``http.server`` in a thread, so it serves the same whatever event loop a test
 uses. Slow pages wait on the server's stop event, so ``stop()`` never hangs on them.
 
@@ -17,6 +19,7 @@ uses. Slow pages wait on the server's stop event, so ``stop()`` never hangs on t
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import zlib
 from collections.abc import Iterator
@@ -67,11 +70,14 @@ LOGO = _png(64, 64)
 class PageServer:
     """The site above on 127.0.0.1 (a free port); records each request's path."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.stopping = threading.Event()
         self.paths: list[str] = []
+        self.scheme = "https" if tls else "http"
         self._seen = threading.Condition()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self._httpd.daemon_threads = True
         self._httpd.site = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -79,7 +85,7 @@ class PageServer:
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self.scheme}://{host!s}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -105,8 +111,9 @@ class PageServer:
 
 
 @contextmanager
-def serve_pages() -> Iterator[PageServer]:
-    server = PageServer()
+def serve_pages(tls: ssl.SSLContext | None = None) -> Iterator[PageServer]:
+    """The site over HTTP, or over HTTPS with ``tls`` (a server-side context)."""
+    server = PageServer(tls)
     server.start()
     try:
         yield server
