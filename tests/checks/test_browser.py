@@ -69,8 +69,10 @@ LOGIN_STEPS = [
     {"action": "fill", "selector": "#user", "value": "alice"},
     {"action": "fill", "selector": "#pass", "value": "secret"},
     {"action": "select", "selector": "#lang", "value": "fr"},
+    {"action": "press", "selector": "#pass", "key": "Tab"},
     {"action": "click", "selector": "#submit"},
     {"action": "waitForURL", "url": "/dashboard"},
+    {"action": "waitForSelector", "selector": "#greeting"},
     {"action": "assertText", "selector": "#greeting", "text": "Welcome, alice"},
     {"action": "assertVisible", "selector": "h1"},
     {"action": "assertNotVisible", "selector": "#pass"},
@@ -88,7 +90,7 @@ async def test_browser_login_flow_passes_every_step(pool: BrowserPool, site: Pag
         (i, raw["action"], True) for i, raw in enumerate(LOGIN_STEPS, start=1)
     ]
     assert steps[0]["url"] == site.url("/login")
-    assert steps[5]["selector"] == "#submit"
+    assert steps[6]["selector"] == "#submit"
     assert result.details["finalUrl"] == site.url("/dashboard")
     assert result.details["browserVersion"] == pool.version
     assert result.details["browserVersion"].split(".")[0].isdigit()
