@@ -262,3 +262,11 @@ def test_validate_config_names_each_bad_field(
     config: dict[str, Any], issues: list[tuple[str, str]]
 ) -> None:
     assert validate_config(config) == issues
+
+
+async def test_run_matches_ip_address_in_certificate(ca: trustme.CA) -> None:
+    async with TlsServer(leaf_context(ca, "127.0.0.1")) as server:
+        result = await run(monitor(f"127.0.0.1:{server.port}"), trusting(ca))
+
+    assert result.status == "UP", result.error
+    assert result.details["subjectAltNames"] == ["127.0.0.1"]

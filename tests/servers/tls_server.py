@@ -13,13 +13,12 @@ times out. ``self_signed(name, ...)`` makes a certificate that signs itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import ssl
 import tempfile
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -68,15 +67,18 @@ def self_signed(
 
 
 class TlsServer:
-    """Accepts on 127.0.0.1 at an ephemeral port; holds each connection until the client leaves."""
+    """Accepts on 127.0.0.1 at an ephemeral port; holds each connection until the client leaves.
+
+    Plain protocol callbacks rather than stream handler tasks: a handshake still in
+    flight when the test ends leaves no task behind to be cancelled noisily.
+    """
 
     def __init__(self, context: ssl.SSLContext | None, *, host: str = "127.0.0.1") -> None:
         self.context = context
         self.host = host
         self.connections = 0
         self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._handlers: set[asyncio.Task[Any]] = set()
+        self._open: set[asyncio.Transport] = set()
         self._port = 0
 
     @property
@@ -86,7 +88,10 @@ class TlsServer:
         return self._port
 
     async def __aenter__(self) -> TlsServer:
-        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self.context)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _HoldOpen(self), self.host, 0, ssl=self.context
+        )
         self._port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -98,23 +103,24 @@ class TlsServer:
     ) -> None:
         assert self._server is not None
         self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        # Closing a writer ends its handler's read; wait so no handler outlives the loop.
-        await asyncio.gather(*self._handlers, return_exceptions=True)
+        for transport in list(self._open):
+            transport.abort()
         await self._server.wait_closed()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        task = asyncio.current_task()
-        if task is not None:
-            self._handlers.add(task)
-        self._writers.add(writer)
-        try:
-            with contextlib.suppress(ConnectionError, ssl.SSLError):
-                await reader.read()
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-            with contextlib.suppress(ConnectionError, ssl.SSLError):
-                await writer.wait_closed()
+
+class _HoldOpen(asyncio.Protocol):
+    def __init__(self, server: TlsServer) -> None:
+        self._server = server
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._server.connections += 1
+        self._transport = cast(asyncio.Transport, transport)
+        self._server._open.add(self._transport)
+
+    def eof_received(self) -> bool | None:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._transport is not None:
+            self._server._open.discard(self._transport)
