@@ -2,9 +2,10 @@
 
     python -m bench.browser --seconds 60
 
-One ``BrowserPool`` (default concurrency 2) runs a six-step login check in a loop
-from as many tasks as it has slots; RSS is the sum over the browser's process tree
-(shared pages count once per process, so it overstates the machine's real use).
+One ``BrowserPool`` (default concurrency 2) runs a six-step login check (or, with
+``--flow page``, a single page load) in a loop from as many tasks as it has slots.
+RSS is the sum over the browser's process tree (shared pages count once per
+process, so it overstates the machine's real use).
 """
 
 from __future__ import annotations
@@ -59,18 +60,18 @@ def _driver_rss(browser_pid: int) -> int:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-async def bench(seconds: float, concurrency: int) -> None:
+async def bench(seconds: float, concurrency: int, flow: str) -> None:
     with serve_pages() as site:
         pool = BrowserPool(max_concurrency=concurrency)
-        spec = MonitorSpec(
-            id="bench", name="login", type="BROWSER", url=site.url("/"), config={"steps": STEPS}
-        )
+        config = {"steps": STEPS} if flow == "login" else {}
+        url = site.url("/" if flow == "login" else "/ok")
+        spec = MonitorSpec(id="bench", name=flow, type="BROWSER", url=url, config=config)
         try:
             began = time.perf_counter()
             warm = await pool.run_check(spec, CheckContext())
             first_ms = (time.perf_counter() - began) * 1000
             print(f"first check (includes launch): {first_ms:.0f} ms, {warm.status}")
-            print(f"chromium {pool.version}, pid {pool.pid}, concurrency {concurrency}")
+            print(f"chromium {pool.version}, concurrency {concurrency}, flow {flow}")
             durations: list[float] = []
             rss: list[int] = []
             stop = asyncio.Event()
@@ -102,8 +103,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument(
+        "--flow",
+        choices=("login", "page"),
+        default="login",
+        help="login: six steps over two pages; page: open one page with a stylesheet and image",
+    )
     args = parser.parse_args()
-    asyncio.run(bench(args.seconds, args.concurrency))
+    asyncio.run(bench(args.seconds, args.concurrency, args.flow))
 
 
 if __name__ == "__main__":
