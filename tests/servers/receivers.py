@@ -336,6 +336,7 @@ class ReceivedEmail:
     rcpt_tos: tuple[str, ...]
     raw: bytes
     login: str | None  # the user that authenticated, if any
+    tls: bool  # whether the session was encrypted (STARTTLS)
 
     @property
     def message(self) -> EmailMessage:
@@ -349,12 +350,12 @@ class ReceivedEmail:
 
     @property
     def text(self) -> str:
-        """The plain-text body, decoded."""
+        """The plain-text body, decoded, with the wire's CRLF line ends as ``\\n``."""
         part = self.message.get_body(("plain",))
         assert part is not None, "the email has no text/plain part"
         content = part.get_content()
         assert isinstance(content, str)
-        return content
+        return content.replace("\r\n", "\n")
 
 
 class _SmtpHandler:
@@ -405,6 +406,7 @@ class _SmtpHandler:
                 rcpt_tos=tuple(envelope.rcpt_tos),
                 raw=content,
                 login=str(session.auth_data) if session.authenticated else None,
+                tls=session.ssl is not None,
             )
         )
         return "250 Message accepted for delivery"
@@ -413,8 +415,9 @@ class _SmtpHandler:
 class SmtpReceiver(_BackgroundServer):
     """An SMTP server (aiosmtpd) that records each accepted message.
 
-    ``auth=(user, password)`` offers AUTH PLAIN/LOGIN without TLS and refuses mail
-    from unauthenticated clients; ``reject`` answers 550 for those recipients.
+    ``auth=(user, password)`` offers AUTH PLAIN/LOGIN (without TLS too) and refuses
+    mail from unauthenticated clients; ``reject`` answers 550 for those recipients;
+    ``starttls=<server SSLContext>`` offers STARTTLS and requires it before mail.
     """
 
     def __init__(
@@ -422,10 +425,12 @@ class SmtpReceiver(_BackgroundServer):
         *,
         auth: tuple[str, str] | None = None,
         reject: Collection[str] = (),
+        starttls: ssl.SSLContext | None = None,
         host: str = "127.0.0.1",
     ) -> None:
         super().__init__()
         self.host = host
+        self._starttls = starttls
         self._recorded: _Recorder[ReceivedEmail] = _Recorder("emails")
         self._handler = _SmtpHandler(self._recorded, auth=auth, reject=reject)
         self._auth = auth
@@ -447,6 +452,8 @@ class SmtpReceiver(_BackgroundServer):
                 hostname="receiver.test",
                 authenticator=self._handler.authenticate if self._auth else None,
                 auth_require_tls=False,
+                tls_context=self._starttls,
+                require_starttls=self._starttls is not None,
             )
 
         loop = asyncio.get_running_loop()
