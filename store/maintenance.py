@@ -62,7 +62,7 @@ async def list_windows(
     else:
         query = query.order_by(MaintenanceWindow.starts_at, MaintenanceWindow.id)
     rows = await session.execute(query)
-    return [(w, m) for w, m in rows.tuples()]
+    return [(w, m) for w, m in rows]
 
 
 async def get_window(
