@@ -8,10 +8,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from store.base import Base
 from store.clock import FrozenClock
 from store.db import Store
 from store.keys import hash_key
-from store.models import ApiKey, Base
+from store.models import ApiKey
 from tests.api.conftest import Tenant
 from tests.api.helpers import ISO_MS, assert_error
 
