@@ -82,6 +82,7 @@ class HttpServer:
         self.sni_names: list[str | None] = []
         self._routes: dict[str, Reply] = {}
         self._server: asyncio.Server | None = None
+        self._port = 0  # kept after stopping, for assertions about the run
         self._handlers: set[asyncio.Task[None]] = set()
         if ssl_context is not None:
             ssl_context.sni_callback = self._record_sni
@@ -91,9 +92,8 @@ class HttpServer:
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "start the server first (async with HttpServer())"
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
+        assert self._port, "start the server first (async with HttpServer())"
+        return self._port
 
     @property
     def base_url(self) -> str:
@@ -114,6 +114,7 @@ class HttpServer:
 
     async def __aenter__(self) -> HttpServer:
         self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self.ssl_context)
+        self._port = self._server.sockets[0].getsockname()[1]
         return self
 
     async def __aexit__(

@@ -17,7 +17,8 @@ from types import TracebackType
 
 class TcpServer:
     """Sends ``banner`` on connect (after ``banner_delay_s``), then answers each line
-    starting with a key of ``replies`` with its value."""
+    starting with a key of ``replies`` with its value; ``hang_up`` closes right after
+    the banner."""
 
     def __init__(
         self,
@@ -25,27 +26,30 @@ class TcpServer:
         banner: bytes = b"",
         banner_delay_s: float = 0.0,
         replies: Mapping[bytes, bytes] | None = None,
+        hang_up: bool = False,
         host: str = "127.0.0.1",
     ) -> None:
+        self.hang_up = hang_up
         self.host = host
         self.banner = banner
         self.banner_delay_s = banner_delay_s
         self.replies = dict(replies or {})
         self.received: list[bytes] = []
         self._server: asyncio.Server | None = None
+        self._port = 0  # kept after stopping, for assertions about the run
         self._handlers: set[asyncio.Task[None]] = set()
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "start the server first (async with TcpServer())"
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
+        assert self._port, "start the server first (async with TcpServer())"
+        return self._port
 
     def url(self, host: str | None = None) -> str:
         return f"tcp://{host or self.host}:{self.port}"
 
     async def __aenter__(self) -> TcpServer:
         self._server = await asyncio.start_server(self._serve, self.host, 0)
+        self._port = self._server.sockets[0].getsockname()[1]
         return self
 
     async def __aexit__(
@@ -72,6 +76,8 @@ class TcpServer:
             if self.banner:
                 writer.write(self.banner)
                 await writer.drain()
+            if self.hang_up:
+                return
             while line := await reader.readline():
                 self.received.append(line)
                 for prefix, reply in self.replies.items():
