@@ -45,6 +45,7 @@ class RecordedResult:
     due_at: datetime
     started_at: datetime
     worker_id: str | None = None
+    lease_until: datetime | None = None
     consecutive_failures: int = 0
     consecutive_successes: int = 0
     previous_status: str | None = None
@@ -163,9 +164,12 @@ def _key_match() -> ColumnElement[bool]:
 
 
 async def _update_schedules(session: AsyncSession, items: Sequence[RecordedResult]) -> None:
-    # The lease is cleared only if this worker still holds it: after a lease lapsed,
-    # another worker may hold the row for its own run.
-    mine = SCHEDULES.c.leased_by == bindparam("by")
+    # The lease is cleared only if it is still this run's: after it lapsed another
+    # worker may hold the row, or this worker may hold it for the next slot.
+    mine = and_(
+        SCHEDULES.c.leased_by == bindparam("by"),
+        SCHEDULES.c.lease_until == bindparam("lease", type_=UTCDateTime),
+    )
     await session.execute(
         update(SCHEDULES)
         .where(_key_match())
@@ -186,6 +190,7 @@ async def _update_schedules(session: AsyncSession, items: Sequence[RecordedResul
                 "st": i.result.status,
                 "at": i.checked_at,
                 "by": i.worker_id or "",
+                "lease": i.lease_until,
             }
             for i in items
         ],

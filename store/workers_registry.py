@@ -95,10 +95,7 @@ async def live_regions(session: AsyncSession, *, now: datetime) -> list[RegionLi
         .order_by(Worker.region)
     )
     # func.max bypasses the column type on SQLite, so parse what comes back.
-    return [
-        RegionLiveness(region, int(count), _as_datetime(seen))
-        for region, count, seen in rows
-    ]
+    return [RegionLiveness(region, int(count), _as_datetime(seen)) for region, count, seen in rows]
 
 
 async def live_workers(session: AsyncSession, *, now: datetime) -> list[WorkerInfo]:

@@ -97,7 +97,13 @@ async def claim_due(
         .where(
             MonitorSchedule.region == region,
             MonitorSchedule.next_run_at <= horizon,
-            or_(MonitorSchedule.lease_until.is_(None), MonitorSchedule.lease_until < now),
+            # A worker may claim the next slot of a row it holds: its previous run
+            # need not be written first.
+            or_(
+                MonitorSchedule.lease_until.is_(None),
+                MonitorSchedule.lease_until < now,
+                MonitorSchedule.leased_by == worker_id,
+            ),
             Monitor.is_active.is_(True),
             Monitor.type.in_(SCHEDULED_TYPES),
         )
@@ -147,10 +153,12 @@ async def release(session: AsyncSession, runs: Sequence[ClaimedRun], *, worker_i
     """Give back runs that were claimed but not finished: the slot runs elsewhere.
 
     Only rows still leased by ``worker_id`` are touched; their ``next_run_at``
-    goes back to the released slot so another worker of the region runs it.
+    goes back to the earliest released slot so another worker of the region runs it.
     """
     if not runs:
         return
+    # executemany applies rows in order: the earliest slot of a monitor comes last.
+    runs = sorted(runs, key=lambda r: r.due_at, reverse=True)
     table = SCHEDULES
     await session.execute(
         update(table)

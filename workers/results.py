@@ -8,7 +8,6 @@ results and retries; leases held meanwhile simply run out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from store.db import Store
@@ -34,6 +33,7 @@ class ResultWriter:
         self._full = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self.written = 0
 
     def start(self) -> None:
@@ -49,7 +49,7 @@ class ResultWriter:
         return len(self._buffer)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 async with asyncio.timeout(self._flush_every_s):
                     await self._full.wait()
@@ -81,10 +81,15 @@ class ResultWriter:
                 self.written += len(batch)
 
     async def close(self) -> None:
-        """Stop the timer and write what is left (raises if that write fails)."""
+        """Stop the timer and write what is left (raises if that write fails).
+
+        The loop is asked to finish, never cancelled: a write cancelled while
+        committing may have committed, and writing its batch again would
+        duplicate the results.
+        """
+        self._closing = True
+        self._full.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
             self._task = None
         await self.flush()

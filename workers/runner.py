@@ -123,6 +123,7 @@ class Runner:
             due_at=run.due_at,
             started_at=started_at,
             worker_id=self.worker_id,
+            lease_until=run.lease_until,
         )
 
     async def _guarded(self, monitor: MonitorSpec) -> CheckResult:

@@ -206,10 +206,14 @@ class Worker:
         their results, hand back the rest, and unregister."""
         self._stopping = True
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+            # Pause first and let a claim under way finish: shutting down cancels
+            # running jobs, which APScheduler logs as errors.
+            self._scheduler.pause()
         async with self._claim_lock:
             pass
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
         unstarted: list[ClaimedRun] = []
         for run, handle in self._timers.values():
             handle.cancel()
@@ -250,6 +254,8 @@ def _configure_logging(level: str) -> None:
         logging.basicConfig(
             level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    # httpx logs every request at INFO: thousands of lines a second from a worker.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 async def serve_worker(settings: Settings, *, region: str, concurrency: int) -> None:

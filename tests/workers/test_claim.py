@@ -106,13 +106,15 @@ async def test_claim_due_after_missed_slots_runs_once_then_realigns(store: Store
 
 
 async def test_claim_due_takes_over_an_expired_lease(store: Store) -> None:
-    (mid,) = await add_monitors(store, 1, url="http://127.0.0.1:9/", now=T0, interval_s=10)
+    (mid,) = await add_monitors(
+        store, 1, url="http://127.0.0.1:9/", now=T0, interval_s=5, timeout_s=5
+    )
     await _set_next_run(store, mid, T0)
     first = await _claim(store, T0, worker="dead")
     assert len(first) == 1
 
     # The next slot is due, but the dead worker's lease still holds the row.
-    assert await _claim(store, T0 + timedelta(seconds=12), worker="w2") == []
+    assert await _claim(store, T0 + timedelta(seconds=6), worker="w2") == []
     taken = await _claim(store, first[0].lease_until + timedelta(seconds=0.1), worker="w2")
     assert [r.monitor.id for r in taken] == [mid]
     assert (await _schedule(store, mid)).leased_by == "w2"

@@ -19,6 +19,9 @@ from workers.results import ResultWriter
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
+LEASE = T0 + timedelta(minutes=1)
+
+
 def _item(monitor_id: str, status: str, *, at: datetime, worker: str = "w1") -> RecordedResult:
     result = CheckResult(
         status=status,  # type: ignore[arg-type]
@@ -32,7 +35,13 @@ def _item(monitor_id: str, status: str, *, at: datetime, worker: str = "w1") -> 
     )
     spec = MonitorSpec(id=monitor_id, name="site", type="HTTP", url="http://127.0.0.1:9/")
     return RecordedResult(
-        monitor=spec, region="local", result=result, due_at=at, started_at=at, worker_id=worker
+        monitor=spec,
+        region="local",
+        result=result,
+        due_at=at,
+        started_at=at,
+        worker_id=worker,
+        lease_until=LEASE,
     )
 
 
@@ -41,7 +50,7 @@ async def _lease(store: Store, monitor_id: str, worker: str) -> None:
         await s.execute(
             update(MonitorSchedule)
             .where(MonitorSchedule.monitor_id == monitor_id)
-            .values(leased_by=worker, lease_until=T0 + timedelta(minutes=1))
+            .values(leased_by=worker, lease_until=LEASE)
         )
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
@@ -69,7 +69,7 @@ async def test_worker_two_regions_tag_results_with_their_region(store: Store) ->
         ("a", "UP", 200),
         ("b", "UP", 200),
     ]
-    assert all(r.details and r.details["latenessMs"] < 1000 for r in rows)
+    assert all(r.details and -5 < r.details["latenessMs"] < 5000 for r in rows)
     assert [(s.leased_by, s.consecutive_successes) for s in await _schedules(store)] == [
         (None, 1),
         (None, 1),
@@ -82,14 +82,12 @@ async def test_worker_stop_finishes_started_checks_and_hands_back_the_rest(
     store: Store,
 ) -> None:
     settings = Settings(database_url=store.url)
-    async with TinyHTTPServer(delay_s=0.5) as target:
+    async with TinyHTTPServer(delay_s=1.0) as target:
         now = datetime.now(UTC)
-        running = await add_monitors(store, 5, url=target.url, now=now)
-        waiting = await add_monitors(store, 5, url=target.url, now=now)
-        later = now + timedelta(seconds=1.2)
-        await _due_at(store, running, now)
-        await _due_at(store, waiting, later)
-        worker = Worker(store, settings, region="local", concurrency=16)
+        ids = await add_monitors(store, 10, url=target.url, now=now)
+        await _due_at(store, ids, now)
+        # Five checks run at once against the one host; five wait their turn.
+        worker = Worker(store, settings, region="local", concurrency=16, per_host=5)
         await worker.start()
         try:
 
@@ -104,9 +102,11 @@ async def test_worker_stop_finishes_started_checks_and_hands_back_the_rest(
 
     rows = await _results(store)
     assert answered == 5
-    assert sorted(r.monitor_id for r in rows) == sorted(running)
+    assert len(rows) == 5
     assert {r.status for r in rows} == {"UP"}
-    by_id = {s.monitor_id: s for s in await _schedules(store)}
-    assert all(s.lease_until is None and s.leased_by is None for s in by_id.values())
+    schedules = await _schedules(store)
+    assert all(s.lease_until is None and s.leased_by is None for s in schedules)
     # The slots not started go back to the region, unchanged.
-    assert {by_id[m].next_run_at for m in waiting} == {later}
+    ran = {r.monitor_id for r in rows}
+    assert {s.next_run_at for s in schedules if s.monitor_id not in ran} == {now}
+    assert len(ran) == 5
