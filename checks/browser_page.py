@@ -79,7 +79,13 @@ class NavigationTiming:
 
 async def read_navigation_timing(page: Page) -> NavigationTiming | None:
     """The current document's Navigation Timing entry, in the phases Vigil reports."""
-    entry = await page.evaluate(_NAVIGATION_ENTRY_JS)
+    try:
+        entry = await page.evaluate(_NAVIGATION_ENTRY_JS)
+    except Error:
+        # The page navigated on by itself (a script redirect): no timing, but no failure.
+        if page.is_closed() or not page.context.browser or not page.context.browser.is_connected():
+            raise
+        return None
     if not isinstance(entry, dict):
         return None
     return navigation_timing(entry)

@@ -115,6 +115,20 @@ async def test_browser_timings_come_from_the_first_page(
     assert result.details["failedRequests"] == []
 
 
+async def test_browser_page_that_moves_on_by_script_passes(
+    pool: BrowserPool, site: PageServer
+) -> None:
+    steps = [
+        {"action": "goto", "url": "/script-redirect"},
+        {"action": "waitForURL", "url": "/ok"},
+        {"action": "assertText", "selector": "#headline", "text": "all systems normal"},
+    ]
+    result = await pool.run_check(monitor(site.url("/"), steps=steps), CheckContext())
+
+    assert (result.status, result.error) == ("UP", None)
+    assert result.details["finalUrl"] == site.url("/ok")
+
+
 async def test_browser_missing_button_names_the_step_and_saves_a_screenshot(
     pool: BrowserPool, site: PageServer
 ) -> None:

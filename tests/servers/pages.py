@@ -9,6 +9,7 @@ uses. Slow pages wait on the server's stop event, so ``stop()`` never hangs on t
     /dashboard      "Welcome, <user>" read from the session cookie
     /redesigned     the login page after a redesign: the button is now #sign-in
     /broken         a script that throws and an image that answers 404
+    /script-redirect  moves on to /ok from its load event
     /slow?delay=S   answers after S seconds
     /hang           answers only when the server stops
     /set-cookie     sets session=abc123
@@ -147,6 +148,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._redirect("/login")
             else:
                 self._html(f"<title>Dashboard</title><h1 id='greeting'>Welcome, {user}</h1>")
+        elif route == "/script-redirect":
+            self._html(
+                "<title>Moving</title><script>"
+                "addEventListener('load', () => location.replace('/ok'))</script>"
+            )
         elif route == "/broken":
             self._html(BROKEN)
         elif route == "/slow":
