@@ -1,14 +1,14 @@
 """APPRISE channel: any Apprise URL (Discord, Teams, Telegram, ntfy...). Config: ``{"url"}``.
 
-``send`` is also how the EMAIL channel talks to SMTP. Apprise answers only with a
-status, so the reason for a failure comes from the log lines Apprise captured for
-this one call (``AppriseResult.logs()``, which, unlike a global log handler, does
-not mix in other deliveries running at the same time).
+Apprise answers with a status only, so the reason for a failure comes from the
+warnings Apprise captured for this one call (``AppriseResult.logs()``: unlike a
+global ``LogCapture`` handler, it does not mix in deliveries running at the same
+time). Its plugins log HTTP failures as ``...error=404``: a 4xx other than
+408/425/429 is reported as permanent.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +33,6 @@ _NOTIFY_TYPES = {
 # Apprise plugins log HTTP failures as "...error=404."; these codes will not heal.
 _HTTP_ERROR = re.compile(r"error=(\d{3})\b")
 _RETRYABLE_4XX = frozenset({408, 425, 429})
-_ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")]+")
 _REASON_CHARS = 200
 _PLUGINS = NotificationManager()  # type: ignore[no-untyped-call]  # a shared singleton
 
@@ -103,7 +102,7 @@ async def deliver(channel: ChannelSpec, event: AlertEvent, ctx: DeliveryContext)
 
 
 async def send(url: str, notice: Notice, *, timeout_s: float, receiver: str) -> Delivery:
-    """Send one notice through Apprise; the failure reason comes from its captured logs."""
+    """Send one notice through Apprise; a failure's reason comes from its captured warnings."""
     sender = _new_apprise()
     if not sender.add(url):
         return Delivery(
@@ -117,7 +116,6 @@ async def send(url: str, notice: Notice, *, timeout_s: float, receiver: str) -> 
         notify_type=notice.notify_type,
         body_format=apprise.NotifyFormat.TEXT,
         timeout=timeout_s,
-        log_level=logging.DEBUG,
     )
     with result:
         if result:
@@ -141,16 +139,11 @@ def _new_apprise() -> apprise.Apprise:
 
 
 def _reasons(result: apprise.AppriseResult) -> list[str]:
-    reasons: list[str] = []
-    for entry in result.logs():
-        message = str(entry.message).strip()
-        if message.startswith("Socket Exception:"):
-            # The exception text can repeat the full URL (with its token): keep the errno.
-            found = _ERRNO.search(message)
-            detail = found.group(0).strip() if found else message.split(":", 1)[1].strip()
-            reasons.append(detail[:_REASON_CHARS])
-        elif entry.level in ("WARNING", "ERROR", "CRITICAL"):
-            reasons.append(message[:_REASON_CHARS].rstrip("."))
+    reasons = (
+        str(entry.message).strip().rstrip(".")[:_REASON_CHARS]
+        for entry in result.logs()
+        if entry.level in ("WARNING", "ERROR", "CRITICAL")
+    )
     return list(dict.fromkeys(reasons))
 
 
