@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import Error, Locator, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
@@ -78,6 +79,9 @@ async def perform(
 
 async def _goto(page: Page, step: Step, timeout_ms: float) -> dict[str, Any]:
     assert step.url is not None
+    # The monitor URL is not checked by the step validator; file: would read the worker's disk.
+    if urlsplit(step.url).scheme not in ("http", "https"):
+        raise StepFailed("only http:// and https:// pages can be opened; fix the URL")
     try:
         response = await page.goto(step.url, timeout=timeout_ms, wait_until="load")
     except PlaywrightTimeoutError:

@@ -264,6 +264,16 @@ async def test_browser_ignoring_https_errors_measures_the_tls_phase(
     assert t.tcp is not None and t.tcp >= 0
 
 
+async def test_browser_refuses_local_files(pool: BrowserPool) -> None:
+    result = await pool.run_check(monitor("file:///etc/passwd"), CheckContext())
+
+    assert result.status == "DOWN"
+    assert result.error == (
+        "Step 1 (goto 'file:///etc/passwd'): only http:// and https:// pages can be opened; "
+        "fix the URL"
+    )
+
+
 async def test_browser_page_errors_are_recorded_and_stay_up_by_default(
     pool: BrowserPool, site: PageServer
 ) -> None:
