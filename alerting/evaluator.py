@@ -113,12 +113,18 @@ class Evaluator:
             m.id: m for m in await session.scalars(select(Monitor).where(Monitor.id.in_(ids)))
         }
         states: dict[str, list[RegionState]] = defaultdict(list)
-        for row in await session.scalars(
-            select(MonitorSchedule).where(MonitorSchedule.monitor_id.in_(ids))
-        ):
-            states[row.monitor_id].append(
-                RegionState(row.region, row.consecutive_failures, row.consecutive_successes)
-            )
+        # Columns, not ORM objects: the writer updated the streaks with Core
+        # statements, and objects already in this session would show stale values.
+        rows = await session.execute(
+            select(
+                MonitorSchedule.monitor_id,
+                MonitorSchedule.region,
+                MonitorSchedule.consecutive_failures,
+                MonitorSchedule.consecutive_successes,
+            ).where(MonitorSchedule.monitor_id.in_(ids))
+        )
+        for monitor_id, region, failures, successes in rows:
+            states[monitor_id].append(RegionState(region, failures, successes))
         active = {
             i.monitor_id: i
             for i in await session.scalars(
@@ -139,6 +145,8 @@ class Evaluator:
         self, monitor: Monitor, batch: Sequence[RecordedResult], states: Sequence[RegionState]
     ) -> None:
         """While a region's failure is not yet confirmed, check it again sooner."""
+        if monitor.type == "HEARTBEAT":
+            return  # pings come when the job runs; there is nothing to check sooner
         failures = {s.region: s.failures for s in states}
         for item in batch:
             if not is_failure(item.result.status):

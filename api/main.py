@@ -14,6 +14,7 @@ from api.routers import (
     api_keys,
     dashboard,
     health,
+    heartbeat,
     incidents,
     maintenance,
     monitors,
@@ -56,6 +57,7 @@ def create_app(
     for module in (
         health,
         system,
+        heartbeat,
         monitors,
         performance,
         incidents,

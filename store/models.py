@@ -124,6 +124,8 @@ class MonitorSchedule(Base):
     consecutive_successes: Mapped[int] = mapped_column(Integer, default=0)
     last_status: Mapped[str | None] = mapped_column(String(16))
     last_checked_at: Mapped[datetime | None]
+    # HEARTBEAT: when the job in progress said /start (for its duration).
+    run_started_at: Mapped[datetime | None]
 
 
 class CheckResult(Base):

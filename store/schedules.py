@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.heartbeats import sync_heartbeat
 from store.models import Monitor, MonitorSchedule
 
 SCHEDULED_TYPES = frozenset({"HTTP", "TCP", "PING", "DNS", "SSL", "BROWSER"})
@@ -21,6 +22,9 @@ def first_run_offset(monitor_id: str, region: str, interval_s: int) -> float:
 
 async def sync_schedules(session: AsyncSession, monitor: Monitor, *, now: datetime) -> None:
     """Create, keep or delete schedule rows so they match the monitor's regions and state."""
+    if monitor.type == "HEARTBEAT":
+        await sync_heartbeat(session, monitor, now=now)
+        return
     rows = {
         s.region: s
         for s in await session.scalars(

@@ -13,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from alerting.dispatcher import Dispatcher
 from alerting.evaluator import Evaluator
+from alerting.heartbeats import sweep_missed
 from alerting.housekeeping import run_alert_duties
 from api.main import create_app
 from store.bootstrap import Bootstrapped, bootstrap
@@ -96,6 +97,15 @@ async def serve(
                 IntervalTrigger(seconds=settings.housekeeping_every_s, jitter=1),
                 args=[store],
                 id="alert-duties",
+                max_instances=1,
+                coalesce=True,
+            )
+            duties.add_job(
+                sweep_missed,
+                IntervalTrigger(seconds=1),
+                args=[store],
+                kwargs={"clock": clock},
+                id="heartbeat-sweep",
                 max_instances=1,
                 coalesce=True,
             )

@@ -106,7 +106,8 @@ def _with_defaults(values: dict[str, Any], ctx: Context) -> dict[str, Any]:
         "regions": [ctx.known_regions[0]],
         "config": {},
         "is_active": True,
-        "failure_threshold": 2,
+        # A missed heartbeat is already a confirmed failure: the deadline had grace.
+        "failure_threshold": 1 if values.get("type") == "HEARTBEAT" else 2,
         "recovery_threshold": 1,
         "region_quorum": 1,
         "url": "",
