@@ -86,16 +86,27 @@ async def test_deliver_signs_body_the_receiver_can_verify(http_receiver: HttpRec
     assert request.json()["monitor"]["name"] == "Production API"
 
 
-async def test_deliver_retry_keeps_event_id(http_receiver: HttpReceiver) -> None:
-    http_receiver.reply_with(503)
+async def test_deliver_retries_keep_event_id_until_receiver_recovers(
+    http_receiver: HttpReceiver,
+) -> None:
+    http_receiver.reply_with(503, 503, 503)
     channel = _channel(http_receiver.url_for("/hook"))
-    first = await webhook.deliver(channel, down_event(), DeliveryContext(timeout_s=5))
-    second = await webhook.deliver(channel, down_event(), DeliveryContext(timeout_s=5))
-    assert (first.ok, first.permanent, first.status_code) == (False, False, 503)
-    assert second.ok
-    one, two = await http_receiver.wait_for(2)
-    assert one.header("X-Event-Id") == two.header("X-Event-Id") == "evt_down_1"
-    assert one.body == two.body
+    ctx = DeliveryContext(timeout_s=5)
+    outcomes = [await webhook.deliver(channel, down_event(), ctx) for _ in range(4)]
+    assert [(d.ok, d.permanent, d.status_code) for d in outcomes] == [
+        (False, False, 503),
+        (False, False, 503),
+        (False, False, 503),
+        (True, False, 200),
+    ]
+    assert outcomes[0].error == ("webhook 'Ops hook' answered 503 Service Unavailable; will retry")
+    requests = await http_receiver.wait_for(4)
+    assert {r.header("X-Event-Id") for r in requests} == {"evt_down_1"}
+    assert {r.body for r in requests} == {requests[0].body}
+    for r in requests:
+        assert webhook.verify_signature(
+            SECRET, r.header("X-Signature-Timestamp") or "", r.body, r.header("X-Signature") or ""
+        )
 
 
 async def test_deliver_missing_secret_is_permanent_without_sending(
