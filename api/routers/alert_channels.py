@@ -15,8 +15,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerting.channels.base import AlertEvent, ChannelSpec, DeliveryContext
+from alerting.channels.base import AlertEvent, ChannelSpec
 from alerting.channels.registry import deliver_via, mask_config, validate_config
+from alerting.dispatcher import delivery_context
 from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
 from api.errors import FieldIssue, invalid, not_found
@@ -31,7 +32,6 @@ from store.channels import (
     update_channel,
 )
 from store.clock import Clock
-from store.config import Settings
 from store.models import AlertChannel
 
 router = APIRouter(prefix="/api/alert-channels", tags=["alert-channels"])
@@ -203,19 +203,6 @@ async def remove(
     channel = await _owned(session, auth, channel_id)
     await delete_channel(session, channel, now=clock.now())
     return {"message": "Alert channel deleted successfully"}
-
-
-def delivery_context(settings: Settings) -> DeliveryContext:
-    """What channels need from the deployment's settings (SMTP relay, PagerDuty URL)."""
-    return DeliveryContext(
-        smtp_host=settings.smtp_host,
-        smtp_port=settings.smtp_port,
-        smtp_user=settings.smtp_user,
-        smtp_password=settings.smtp_password,
-        smtp_from=settings.smtp_from,
-        smtp_starttls=settings.smtp_starttls,
-        pagerduty_events_url=settings.pagerduty_events_url,
-    )
 
 
 def sample_event(channel: AlertChannel, *, clock: Clock) -> AlertEvent:
