@@ -70,6 +70,10 @@ def _header_issues(headers: Any) -> list[tuple[str, str]]:
             issues.append((f"config.headers.{name}", "must be a string"))
         elif "\r" in value or "\n" in value:
             issues.append((f"config.headers.{name}", "must not contain line breaks"))
+        elif not value.isascii():
+            issues.append(
+                (f"config.headers.{name}", "must be ASCII text (encode other characters)")
+            )
     return issues
 
 

@@ -262,6 +262,8 @@ def _transport_message(exc: httpx.HTTPError, phase: str, *, host: str) -> str:
         known = connect_failure(exc, host=host)
         if known is not None:
             return known
+    if isinstance(exc, httpx.LocalProtocolError):
+        return f"Could not send the request: {exc}. Check the monitor's method, headers and body."
     if isinstance(exc, httpx.DecodingError):
         return f"Could not decode the response body: {exc}"
     if phase == "first_byte":

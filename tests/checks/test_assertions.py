@@ -447,11 +447,12 @@ def test_validate_assertions_limits_count() -> None:
             id="headers-list",
         ),
         pytest.param(
-            {"headers": {"X-A": 1, "Bad Name": "v", "X-B": "a\r\nInjected: 1"}},
+            {"headers": {"X-A": 1, "Bad Name": "v", "X-B": "a\r\nInjected: 1", "X-C": "café"}},
             [
                 ("config.headers.X-A", "must be a string"),
                 ("config.headers.Bad Name", "is not a valid header name"),
                 ("config.headers.X-B", "must not contain line breaks"),
+                ("config.headers.X-C", "must be ASCII text (encode other characters)"),
             ],
             id="header-values",
         ),

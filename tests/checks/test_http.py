@@ -355,6 +355,17 @@ async def test_http_timeout_while_downloading_body(
     assert result.error == "Timeout after 0.5 s while downloading the body"
 
 
+async def test_http_server_hanging_up_without_answer(
+    server: HttpServer, check_ctx: CheckContext
+) -> None:
+    result = await http.run(monitor(server.url("/hang-up")), check_ctx)
+    assert result.status == "DOWN"
+    assert result.error == (
+        "Connection closed by the server before a complete response "
+        "(Server disconnected without sending a response.)"
+    )
+
+
 # --- TLS ------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ Built-in routes (query parameters in brackets):
 - ``/echo``: 200 JSON ``{"method", "path", "headers", "body"}`` of the request
 - ``/big?bytes=N``: a body of N bytes (``x``), sent in 64 KiB chunks
 - ``/stall-body?bytes=N``: headers announcing N bytes, 10 bytes of body, then silence
+- ``/hang-up``: closes the connection without answering
 
 Every response closes its connection. ``requests`` records each request and
 ``sni_names`` each TLS SNI name the server saw.
@@ -70,6 +71,7 @@ class Reply:
     body_chunks: int = 1
     body_over_s: float = 0.0
     stall_after: int | None = None  # send this many body bytes, then nothing more
+    hang_up: bool = False  # close the connection without answering
 
 
 class HttpServer:
@@ -210,12 +212,16 @@ def _builtin(path: str, query: dict[str, str], request: RecordedRequest) -> Repl
     if path == "/big":
         size = int(query.get("bytes", 1_000_000))
         return Reply(200, body=b"x" * size, body_chunks=max(1, size // 65536))
+    if path == "/hang-up":
+        return Reply(hang_up=True)
     if path == "/stall-body":
         return Reply(200, body=b"x" * int(query.get("bytes", 1000)), stall_after=10)
     return Reply(404, body=b"not found")
 
 
 async def _send(writer: asyncio.StreamWriter, reply: Reply) -> None:
+    if reply.hang_up:
+        return
     if reply.first_byte_delay_s:
         await asyncio.sleep(reply.first_byte_delay_s)
     reason = _REASONS.get(reply.status, "Status")
