@@ -29,6 +29,13 @@ class _RedirectError(Exception):
 
 
 async def run(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
+    checked_at = ctx.clock.now()
+    result = await _check(monitor, ctx)
+    result.checked_at = checked_at
+    return result
+
+
+async def _check(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
     issues = validate_config(monitor.config, monitor_type="HTTP")
     if issues:
         listed = "; ".join(f"{field} {issue}" for field, issue in issues)
@@ -40,7 +47,6 @@ async def run(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
         return CheckResult("DOWN", error=f"Invalid URL {monitor.url!r}: {exc}")
     if url.scheme not in ("http", "https") or not url.host:
         return CheckResult("DOWN", error=f"Invalid URL {monitor.url!r}: use http:// or https://")
-    checked_at = ctx.clock.now()
     started = time.perf_counter()
     chain: list[dict[str, Any]] = []
     try:
@@ -53,17 +59,14 @@ async def run(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
             chain=chain,
         )
     except ExchangeError as exc:
-        result = _failed(exc, chain, elapsed_ms=_ms_since(started))
+        return _failed(exc, chain, elapsed_ms=_ms_since(started))
     except _RedirectError as exc:
-        result = _judged(exc.final, [exc.message], [], chain, elapsed_ms=_ms_since(started))
-    else:
-        # From the first hop's start to the final body: the time a visitor waits.
-        elapsed_ms = (final.finished_at - first_started) * 1000
-        outcomes = _assess(final, monitor, options, elapsed_ms=elapsed_ms)
-        failures = [o.message for o in outcomes if not o.passed and o.message]
-        result = _judged(final, failures, outcomes, chain, elapsed_ms=elapsed_ms)
-    result.checked_at = checked_at
-    return result
+        return _judged(exc.final, [exc.message], [], chain, elapsed_ms=_ms_since(started))
+    # From the first hop's start to the final body: the time a visitor waits.
+    elapsed_ms = (final.finished_at - first_started) * 1000
+    outcomes = _assess(final, monitor, options, elapsed_ms=elapsed_ms)
+    failures = [o.message for o in outcomes if not o.passed and o.message]
+    return _judged(final, failures, outcomes, chain, elapsed_ms=elapsed_ms)
 
 
 async def _follow(

@@ -156,6 +156,13 @@ async def test_http_invalid_config_is_down_naming_the_field(
     assert server.requests == []
 
 
+async def test_http_non_http_url_is_refused(check_ctx: CheckContext) -> None:
+    result = await http.run(monitor("ftp://files.example.com/x"), check_ctx)
+    assert result.status == "DOWN"
+    assert result.error == "Invalid URL 'ftp://files.example.com/x': use http:// or https://"
+    assert result.checked_at == check_ctx.clock.now()
+
+
 async def test_http_name_goes_to_resolved_ip_with_host_header(
     server: HttpServer, check_ctx: CheckContext
 ) -> None:
