@@ -15,7 +15,7 @@ from checks.base import CheckContext, MonitorSpec
 from tests.checks.phases import IDLE_MS, assert_holds, phase_sum
 from tests.servers.dns import DnsServer
 from tests.servers.http import HttpServer
-from tests.servers.tcp import closed_port, unanswered_port
+from tests.servers.tcp import TcpServer, closed_port, unanswered_port
 from tests.servers.tls import TEST_NAME, Pki
 
 
@@ -385,6 +385,14 @@ async def test_https_ok_reports_tls_phase_and_certificate(
     assert result.details["tls"]["version"] in ("TLSv1.2", "TLSv1.3")
     assert result.details["certificate"]["notAfter"] == "3000-01-01T00:00:00Z"
     assert tls_server.sni_names == ["localhost"]
+
+
+async def test_https_handshake_timeout(check_ctx: CheckContext) -> None:
+    async with TcpServer() as silent:  # accepts, then never answers the ClientHello
+        url = f"https://127.0.0.1:{silent.port}/"
+        result = await http.run(monitor(url, timeout_s=0.5), check_ctx)
+    assert result.status == "DOWN"
+    assert result.error == "TLS: handshake timed out after 0.5 s"
 
 
 @pytest.mark.parametrize(
