@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.channels.base import AlertEvent, EventType
 from alerting.outbox import channels_for, enqueue
+from alerting.ssl_expiry import check_expiry, takes_part
 from store.base import new_id
 from store.clock import Clock, SystemClock
 from store.maintenance import in_maintenance
@@ -137,6 +138,8 @@ class Evaluator:
                 continue
             batch = by_monitor[monitor_id]
             self._plan_retries(monitor, batch, states[monitor_id])
+            if takes_part(monitor):
+                await check_expiry(session, monitor, batch, now=self.clock.now())
             await self._evaluate(
                 session, monitor, batch, states[monitor_id], active.get(monitor_id)
             )

@@ -287,3 +287,17 @@ class AlertAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float | None]
+
+
+class SslAlertState(Base):
+    """The last expiry threshold alerted for a monitor's current certificate."""
+
+    __tablename__ = "ssl_alert_states"
+
+    monitor_id: Mapped[str] = mapped_column(
+        ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The certificate's SHA-256 fingerprint (or its notAfter): a new one resets the state.
+    certificate: Mapped[str] = mapped_column(String(128))
+    threshold_days: Mapped[int] = mapped_column(Integer)
+    alerted_at: Mapped[datetime]

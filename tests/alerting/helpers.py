@@ -95,6 +95,7 @@ async def record(
     region: str = "us-east-1",
     error: str | None = None,
     at: datetime | None = None,
+    details: dict[str, Any] | None = None,
 ) -> RecordedResult:
     """Write one result through the real writer with the real evaluator."""
     when = at or clock.now()
@@ -106,6 +107,7 @@ async def record(
             error=error if status != "UP" else None,
             checked_at=when,
             response_time_ms=12,
+            details=details or {},
         ),
         due_at=when,
         started_at=when,
