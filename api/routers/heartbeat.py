@@ -74,30 +74,41 @@ async def _ping(
     return JSONResponse(payload)
 
 
-@router.api_route("/{token}", methods=["GET", "POST"])
 async def ping_success(request: Request, token: str, store: StoreDep, clock: ClockDep) -> Any:
     """The job ran and succeeded."""
     return await _ping(request, token, "success", store, clock)
 
 
-@router.api_route("/{token}/start", methods=["GET", "POST"])
 async def ping_start(request: Request, token: str, store: StoreDep, clock: ClockDep) -> Any:
     """The job started; the next success records how long it ran."""
     return await _ping(request, token, "start", store, clock)
 
 
-@router.api_route("/{token}/fail", methods=["GET", "POST"])
 async def ping_fail(request: Request, token: str, store: StoreDep, clock: ClockDep) -> Any:
     """The job failed: the monitor is DOWN at once."""
     return await _ping(request, token, "fail", store, clock)
 
 
-@router.api_route("/{token}/{exit_status}", methods=["GET", "POST"])
 async def ping_exit(
     request: Request, token: str, exit_status: str, store: StoreDep, clock: ClockDep
 ) -> Any:
     """The job's exit status: 0 is success, 1-255 a failure."""
     if not exit_status.isdigit() or not 0 <= int(exit_status) <= 255:
         raise ApiError(404, "Not found", code="not_found")
-    code = int(exit_status)
-    return await _ping(request, token, "exit", store, clock, status=code)
+    return await _ping(request, token, "exit", store, clock, status=int(exit_status))
+
+
+# GET and POST are separate routes so each has its own OpenAPI operation id.
+for _path, _handler in (
+    ("/{token}", ping_success),
+    ("/{token}/start", ping_start),
+    ("/{token}/fail", ping_fail),
+    ("/{token}/{exit_status}", ping_exit),
+):
+    for _method in ("GET", "POST"):
+        router.add_api_route(
+            _path,
+            _handler,
+            methods=[_method],
+            operation_id=f"{_handler.__name__}_{_method.lower()}",
+        )

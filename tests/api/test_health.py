@@ -82,11 +82,6 @@ async def test_openapi_lists_every_endpoint(client: httpx.AsyncClient) -> None:
     }
 
 
-@pytest.mark.filterwarnings("ignore:Duplicate Operation ID:UserWarning")
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/routers/heartbeat.py: one GET+POST api_route gives both one operationId",
-)
 async def test_openapi_operation_ids_are_unique(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/openapi.json")).json()["paths"]
 
