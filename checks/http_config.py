@@ -12,6 +12,7 @@ from typing import Any
 
 from checks.assertions import validate_assertions
 from checks.base import MonitorSpec
+from checks.ssl import validate_config as ssl_config
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 DEFAULT_MAX_REDIRECTS = 10
@@ -44,7 +45,10 @@ def _http_issues(config: Mapping[str, Any]) -> list[tuple[str, str]]:
         issues.append(("config.body", f"must be at most {MAX_BODY_CHARS} characters"))
     if "assertions" in config:
         issues.extend(validate_assertions(config["assertions"]))
-    for flag in ("followRedirects", "verifyTls"):
+    if "warnDays" in config:
+        # HTTPS monitors opting in to ssl.expiring alerts share the SSL check's rule.
+        issues.extend(i for i in ssl_config({"warnDays": config["warnDays"]}))
+    for flag in ("followRedirects", "verifyTls", "sslExpiryAlerts"):
         if flag in config and not isinstance(config[flag], bool):
             issues.append((f"config.{flag}", "must be true or false"))
     limit = config.get("maxRedirects")
