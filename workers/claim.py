@@ -59,21 +59,19 @@ def lease_for(due_at: datetime, timeout_s: float, *, now: datetime) -> datetime:
     return max(due_at, now) + timedelta(seconds=timeout_s + LEASE_MARGIN_S)
 
 
-def _spec(monitor: Monitor, region: str) -> MonitorSpec:
-    return MonitorSpec(
-        id=monitor.id,
-        name=monitor.name,
-        type=monitor.type,
-        url=monitor.url,
-        region=region,
-        method=monitor.method,
-        timeout_s=float(monitor.timeout_s),
-        interval_s=monitor.interval_s,
-        expected_status=monitor.expected_status,
-        expected_keyword=monitor.expected_keyword,
-        config=dict(monitor.config or {}),
-        org_id=monitor.org_id,
-    )
+_SPEC_COLUMNS = (
+    Monitor.id,
+    Monitor.name,
+    Monitor.type,
+    Monitor.url,
+    Monitor.method,
+    Monitor.timeout_s,
+    Monitor.interval_s,
+    Monitor.expected_status,
+    Monitor.expected_keyword,
+    Monitor.config,
+    Monitor.org_id,
+)
 
 
 async def claim_due(
@@ -91,8 +89,9 @@ async def claim_due(
     Runs inside the caller's transaction; the leases hold once it commits.
     ``skip_locked`` must be True on PostgreSQL (it is what lets workers share a region).
     """
+    # Plain columns, not ORM objects: this runs hundreds of times a second.
     query = (
-        select(MonitorSchedule, Monitor)
+        select(MonitorSchedule.next_run_at, *_SPEC_COLUMNS)
         .join(Monitor, Monitor.id == MonitorSchedule.monitor_id)
         .where(
             MonitorSchedule.region == region,
@@ -117,17 +116,32 @@ async def claim_due(
         return []
     claimed: list[ClaimedRun] = []
     params: list[dict[str, object]] = []
-    for schedule, monitor in rows:
-        due_at = utc(schedule.next_run_at)
-        lease_until = lease_for(due_at, monitor.timeout_s, now=now)
-        claimed.append(ClaimedRun(_spec(monitor, region), region, due_at, lease_until))
+    for next_run_at, mid, name, mtype, url, method, timeout_s, interval_s, *rest in rows:
+        expected_status, expected_keyword, config, org_id = rest
+        spec = MonitorSpec(
+            id=mid,
+            name=name,
+            type=mtype,
+            url=url,
+            region=region,
+            method=method,
+            timeout_s=float(timeout_s),
+            interval_s=interval_s,
+            expected_status=expected_status,
+            expected_keyword=expected_keyword,
+            config=config or {},
+            org_id=org_id,
+        )
+        due_at = utc(next_run_at)
+        lease_until = lease_for(due_at, timeout_s, now=now)
+        claimed.append(ClaimedRun(spec, region, due_at, lease_until))
         params.append(
             {
-                "m": schedule.monitor_id,
+                "m": mid,
                 "r": region,
                 "lease": lease_until,
                 "by": worker_id,
-                "next": next_slot(due_at, monitor.interval_s, now=now),
+                "next": next_slot(due_at, interval_s, now=now),
             }
         )
     table = SCHEDULES
