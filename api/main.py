@@ -20,6 +20,7 @@ from api.routers import (
     monitors,
     organization,
     performance,
+    screenshots,
     system,
 )
 from store.clock import Clock, SystemClock
@@ -60,6 +61,7 @@ def create_app(
         heartbeat,
         monitors,
         performance,
+        screenshots,
         incidents,
         api_keys,
         organization,

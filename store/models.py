@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -301,3 +302,17 @@ class SslAlertState(Base):
     certificate: Mapped[str] = mapped_column(String(128))
     threshold_days: Mapped[int] = mapped_column(Integer)
     alerted_at: Mapped[datetime]
+
+
+class Artifact(Base):
+    """A binary a check produced (a screenshot), referenced from its result's details."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (Index(None, "monitor_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    monitor_id: Mapped[str] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
