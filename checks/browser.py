@@ -40,9 +40,15 @@ def default_pool() -> BrowserPool:
         del _pools[stale]
     pool = _pools.get(loop)
     if pool is None:
-        concurrency = int(os.environ.get("VIGIL_BROWSER_CONCURRENCY", "2"))
-        pool = _pools[loop] = BrowserPool(max_concurrency=concurrency)
+        pool = _pools[loop] = BrowserPool(max_concurrency=_concurrency())
     return pool
+
+
+def _concurrency() -> int:
+    raw = os.environ.get("VIGIL_BROWSER_CONCURRENCY", "2")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"VIGIL_BROWSER_CONCURRENCY must be a whole number from 1, not {raw!r}")
+    return int(raw)
 
 
 async def close_default_pool() -> None:
