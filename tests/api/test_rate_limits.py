@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -145,3 +146,21 @@ async def test_rate_limit_headers_are_absent_without_a_key(
 
     assert response.status_code == 401
     assert "X-RateLimit-Limit" not in response.headers
+
+
+async def test_rate_limit_counts_concurrent_requests_exactly(
+    client: httpx.AsyncClient, store: Store, clock: FrozenClock, settings: Settings
+) -> None:
+    free = await make_tenant(store, clock, "tiny", "FREE")
+    async with _api_process(store, clock, settings) as second:
+        responses = await asyncio.gather(
+            *(
+                (client if n % 2 else second).get("/api/organization", headers=free.headers)
+                for n in range(61)
+            )
+        )
+
+    statuses = [r.status_code for r in responses]
+    assert (statuses.count(200), statuses.count(429)) == (60, 1)
+    remaining = sorted(int(r.headers["X-RateLimit-Remaining"]) for r in responses)
+    assert remaining == [0, *range(60)]
