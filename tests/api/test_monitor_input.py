@@ -356,3 +356,50 @@ async def test_monitor_create_accepts_the_reference_assertions(
 
     assert response.status_code == 201, response.text
     assert response.json()["data"]["config"] == config
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "issue"),
+    [
+        pytest.param({"name": None}, "name", "must be a non-empty string", id="name-null"),
+        pytest.param({"name": ""}, "name", "must be a non-empty string", id="name-empty"),
+        pytest.param({"url": None}, "url", "must be a string", id="url-null"),
+        pytest.param(
+            {"interval": None},
+            "interval",
+            "must be a whole number between 15 and 3600",
+            id="interval-null",
+        ),
+        pytest.param({"regions": None}, "regions", "must be a non-empty list", id="regions-null"),
+        pytest.param(
+            {"id": "mon_other", "color": "red"},
+            "color",
+            "is not a monitor field",
+            id="read-only-ignored-unknown-rejected",
+        ),
+    ],
+)
+async def test_monitor_update_rejects_invalid_field(
+    client: httpx.AsyncClient, tenant: Tenant, body: dict[str, Any], field: str, issue: str
+) -> None:
+    monitor_id = await create_monitor(client, tenant)
+
+    response = await client.put(f"/api/monitors/{monitor_id}", headers=tenant.headers, json=body)
+
+    result = assert_error(response, 400, code="invalid_request")
+    assert [f["field"] for f in result["fields"]] == [field]
+    assert result["fields"][0]["issue"].startswith(issue)
+    unchanged = await client.get(f"/api/monitors/{monitor_id}", headers=tenant.headers)
+    assert unchanged.json()["data"]["name"] == "Production API"
+
+
+async def test_monitor_create_rejects_a_body_over_one_megabyte(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.post(
+        "/api/monitors",
+        headers=tenant.headers,
+        json=monitor_body(config={"body": "x" * 1_000_001}),
+    )
+
+    assert_error(response, 413, code="payload_too_large", says="larger than 1000000 bytes")
