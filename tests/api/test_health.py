@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import pytest
 
 from api.main import create_app
 from store.clock import FrozenClock
@@ -47,8 +46,6 @@ async def test_readyz_is_503_when_the_store_is_unreachable(
     assert body["error"].startswith("Store unreachable")
 
 
-# Another router's duplicate operation ids are the subject of the test below, not this one.
-@pytest.mark.filterwarnings("ignore:Duplicate Operation ID:UserWarning")
 async def test_openapi_lists_every_endpoint(client: httpx.AsyncClient) -> None:
     response = await client.get("/openapi.json")
 
