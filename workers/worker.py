@@ -93,7 +93,8 @@ class Worker:
         self._timers: dict[RunKey, tuple[ClaimedRun, asyncio.TimerHandle]] = {}
         self._tasks: dict[RunKey, tuple[ClaimedRun, asyncio.Task[None]]] = {}
         self._started: set[RunKey] = set()
-        self._max_pending = concurrency * 8
+        # Claim no more than this worker can start soon: the rest stays for its peers.
+        self._max_pending = concurrency * 4
         self._claim_lock = asyncio.Lock()
         self._stopping = False
         self._scheduler: AsyncIOScheduler | None = None
