@@ -10,12 +10,12 @@ one UPDATE) so pings stay cheap.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import and_, exists, insert, literal, select, update
 
 from alerting.evaluator import Evaluator
 from checks.base import CheckResult, MonitorSpec
@@ -91,9 +91,45 @@ def ping_result(ping: Ping, *, now: datetime, started_at: datetime | None) -> Ch
     )
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What a ping's short path needs to know about a monitor, as of ``updated_at``."""
+
+    monitor_id: str
+    interval_s: int
+    config: Mapping[str, Any]
+    updated_at: datetime
+
+
+# (store URL, token) -> monitor facts. The short path re-checks them in SQL
+# (updated_at, active, last status), so a stale entry costs only a fall-back.
+_known: dict[tuple[str, str], _Known] = {}
+_KNOWN_MAX = 100_000
+
+
 async def record_ping(store: Store, token: str, ping: Ping, *, clock: Clock) -> PingOutcome:
     """Record a ping for the monitor with this token; ``unknown`` when there is none."""
     now = clock.now()
+    key = (store.url, token)
+    known = _known.get(key)
+    if known is not None and ping.kind != "start":
+        result = ping_result(ping, now=now, started_at=None)
+        if result.status == "UP" and await _record_steady(store, known, result, now=now):
+            return "recorded"
+    outcome, fresh = await _record_full(store, token, ping, clock=clock, now=now)
+    if fresh is None:
+        _known.pop(key, None)
+    else:
+        if len(_known) >= _KNOWN_MAX:
+            _known.clear()
+        _known[key] = fresh
+    return outcome
+
+
+async def _record_full(
+    store: Store, token: str, ping: Ping, *, clock: Clock, now: datetime
+) -> tuple[PingOutcome, _Known | None]:
+    """Any ping, through the result writer and the incident evaluator."""
     async with store.transaction() as session:
         query = (
             select(Monitor, MonitorSchedule)
@@ -116,64 +152,83 @@ async def record_ping(store: Store, token: str, ping: Ping, *, clock: Clock) -> 
                     Monitor.heartbeat_token == token, Monitor.type == "HEARTBEAT"
                 )
             )
-            return "paused" if exists else "unknown"
+            return ("paused" if exists else "unknown"), None
         monitor, schedule = found
         if not monitor.is_active:
-            return "paused"
+            return "paused", None
+        known = _Known(monitor.id, monitor.interval_s, dict(monitor.config), monitor.updated_at)
         if ping.kind == "start":
             schedule.run_started_at = now
-            return "started"
-        result = ping_result(ping, now=now, started_at=schedule.run_started_at)
-        next_deadline = deadline(monitor.config, monitor.interval_s, now)
-        if result.status == "UP" and schedule.last_status == "UP":
-            await _record_steady(session, monitor, result, next_deadline, now=now)
-        else:
-            item = RecordedResult(
-                monitor=_spec(monitor),
-                region=HEARTBEAT_REGION,
-                result=result,
-                due_at=now,
-                started_at=now,
-                next_run_at=next_deadline,
-            )
-            await record_results(session, [item], on_batch=Evaluator(clock))
-            schedule.run_started_at = None
-        return "recorded"
+            return "started", known
+        item = RecordedResult(
+            monitor=_spec(monitor),
+            region=HEARTBEAT_REGION,
+            result=ping_result(ping, now=now, started_at=schedule.run_started_at),
+            due_at=now,
+            started_at=now,
+            next_run_at=deadline(monitor.config, monitor.interval_s, now),
+        )
+        await record_results(session, [item], on_batch=Evaluator(clock))
+        schedule.run_started_at = None
+        return "recorded", known
 
 
 async def _record_steady(
-    session: AsyncSession,
-    monitor: Monitor,
-    result: CheckResult,
-    next_deadline: datetime,
-    *,
-    now: datetime,
-) -> None:
-    """An UP ping of an UP monitor: nothing to evaluate, so just the row and the streak."""
-    session.add(
-        CheckResultRow(
-            monitor_id=monitor.id,
-            region=HEARTBEAT_REGION,
-            status="UP",
-            checked_at=now,
-            response_time_ms=result.response_time_ms,
-            details=result.details,
-        )
-    )
-    await session.execute(
+    store: Store, known: _Known, result: CheckResult, *, now: datetime
+) -> bool:
+    """An UP ping of an UP monitor with no run in progress: one row and the streak.
+
+    There is nothing to evaluate, so this skips the writer and the evaluator; it
+    returns False (and writes nothing) unless the stored state is what it assumes.
+    """
+    bump = (
         update(MonitorSchedule)
         .where(
-            MonitorSchedule.monitor_id == monitor.id,
+            MonitorSchedule.monitor_id == known.monitor_id,
             MonitorSchedule.region == HEARTBEAT_REGION,
+            MonitorSchedule.last_status == "UP",
+            MonitorSchedule.run_started_at.is_(None),
+            exists().where(
+                Monitor.id == known.monitor_id,
+                Monitor.updated_at == known.updated_at,
+                Monitor.is_active.is_(True),
+            ),
         )
         .values(
             consecutive_successes=MonitorSchedule.consecutive_successes + 1,
             consecutive_failures=0,
             last_checked_at=now,
-            next_run_at=next_deadline,
-            run_started_at=None,
+            next_run_at=deadline(known.config, known.interval_s, now),
         )
+        .returning(MonitorSchedule.monitor_id)
     )
+    row = {
+        "region": HEARTBEAT_REGION,
+        "status": "UP",
+        "checked_at": now,
+        "response_time_ms": result.response_time_ms,
+        "details": result.details,
+    }
+    async with store.engine.begin() as conn:
+        if store.is_postgres:
+            # One round trip: the UPDATE's RETURNING feeds the INSERT.
+            bumped = bump.cte("bumped")
+            inserted = await conn.execute(
+                insert(CheckResultRow)
+                .from_select(
+                    ["monitor_id", *row],
+                    select(bumped.c.monitor_id, *(literal(v, _TYPES[k]) for k, v in row.items())),
+                )
+                .returning(CheckResultRow.id)
+            )
+            return inserted.first() is not None
+        if (await conn.execute(bump)).first() is None:
+            return False
+        await conn.execute(insert(CheckResultRow).values(monitor_id=known.monitor_id, **row))
+        return True
+
+
+_TYPES = {c.name: c.type for c in CheckResultRow.__table__.columns}
 
 
 def missed_cause(last_ping: datetime | None, expected_at: datetime, created_at: datetime) -> str:
