@@ -10,12 +10,13 @@ one UPDATE) so pings stay cheap.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, exists, insert, literal, select, update
+from sqlalchemy import and_, exists, insert, select, update
 
 from alerting.evaluator import Evaluator
 from checks.base import CheckResult, MonitorSpec
@@ -173,6 +174,26 @@ async def _record_full(
         return "recorded", known
 
 
+# The steady path on PostgreSQL: one round trip, the UPDATE's RETURNING feeding the
+# INSERT. Plain SQL: building and caching an expression per ping cost more than the
+# database work itself.
+_STEADY_PG = """
+WITH bumped AS (
+    UPDATE monitor_schedules
+    SET consecutive_successes = consecutive_successes + 1, consecutive_failures = 0,
+        last_checked_at = %(now)s, next_run_at = %(deadline)s
+    WHERE monitor_id = %(mid)s AND region = %(region)s AND last_status = 'UP'
+      AND run_started_at IS NULL
+      AND EXISTS (SELECT 1 FROM monitors
+                  WHERE id = %(mid)s AND updated_at = %(updated)s AND is_active)
+    RETURNING monitor_id
+)
+INSERT INTO check_results (monitor_id, region, status, checked_at, response_time_ms, details)
+SELECT monitor_id, %(region)s, 'UP', %(now)s, %(rt)s, %(details)s::jsonb FROM bumped
+RETURNING id
+"""
+
+
 async def _record_steady(
     store: Store, known: _Known, result: CheckResult, *, now: datetime
 ) -> bool:
@@ -181,54 +202,53 @@ async def _record_steady(
     There is nothing to evaluate, so this skips the writer and the evaluator; it
     returns False (and writes nothing) unless the stored state is what it assumes.
     """
-    bump = (
-        update(MonitorSchedule)
-        .where(
-            MonitorSchedule.monitor_id == known.monitor_id,
-            MonitorSchedule.region == HEARTBEAT_REGION,
-            MonitorSchedule.last_status == "UP",
-            MonitorSchedule.run_started_at.is_(None),
-            exists().where(
-                Monitor.id == known.monitor_id,
-                Monitor.updated_at == known.updated_at,
-                Monitor.is_active.is_(True),
-            ),
-        )
-        .values(
-            consecutive_successes=MonitorSchedule.consecutive_successes + 1,
-            consecutive_failures=0,
-            last_checked_at=now,
-            next_run_at=deadline(known.config, known.interval_s, now),
-        )
-        .returning(MonitorSchedule.monitor_id)
-    )
-    row = {
-        "region": HEARTBEAT_REGION,
-        "status": "UP",
-        "checked_at": now,
-        "response_time_ms": result.response_time_ms,
-        "details": result.details,
-    }
+    next_deadline = deadline(known.config, known.interval_s, now)
     async with store.engine.begin() as conn:
         if store.is_postgres:
-            # One round trip: the UPDATE's RETURNING feeds the INSERT.
-            bumped = bump.cte("bumped")
-            inserted = await conn.execute(
-                insert(CheckResultRow)
-                .from_select(
-                    ["monitor_id", *row],
-                    select(bumped.c.monitor_id, *(literal(v, _TYPES[k]) for k, v in row.items())),
-                )
-                .returning(CheckResultRow.id)
+            params = {
+                "now": now,
+                "deadline": next_deadline,
+                "mid": known.monitor_id,
+                "region": HEARTBEAT_REGION,
+                "updated": known.updated_at,
+                "rt": result.response_time_ms,
+                "details": json.dumps(result.details),
+            }
+            return (await conn.exec_driver_sql(_STEADY_PG, params)).first() is not None
+        bumped = await conn.execute(
+            update(MonitorSchedule)
+            .where(
+                MonitorSchedule.monitor_id == known.monitor_id,
+                MonitorSchedule.region == HEARTBEAT_REGION,
+                MonitorSchedule.last_status == "UP",
+                MonitorSchedule.run_started_at.is_(None),
+                exists().where(
+                    Monitor.id == known.monitor_id,
+                    Monitor.updated_at == known.updated_at,
+                    Monitor.is_active.is_(True),
+                ),
             )
-            return inserted.first() is not None
-        if (await conn.execute(bump)).first() is None:
+            .values(
+                consecutive_successes=MonitorSchedule.consecutive_successes + 1,
+                consecutive_failures=0,
+                last_checked_at=now,
+                next_run_at=next_deadline,
+            )
+            .returning(MonitorSchedule.monitor_id)
+        )
+        if bumped.first() is None:
             return False
-        await conn.execute(insert(CheckResultRow).values(monitor_id=known.monitor_id, **row))
+        await conn.execute(
+            insert(CheckResultRow).values(
+                monitor_id=known.monitor_id,
+                region=HEARTBEAT_REGION,
+                status="UP",
+                checked_at=now,
+                response_time_ms=result.response_time_ms,
+                details=result.details,
+            )
+        )
         return True
-
-
-_TYPES = {c.name: c.type for c in CheckResultRow.__table__.columns}
 
 
 def missed_cause(last_ping: datetime | None, expected_at: datetime, created_at: datetime) -> str:

@@ -22,24 +22,25 @@ from store.ratelimit import count_request
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
+    # async, so FastAPI calls it inline rather than in its thread pool.
     store: Store = request.app.state.store
     return store
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, inside one transaction committed when the handler returns."""
-    async with get_store(request).transaction() as session:
+    async with (await get_store(request)).transaction() as session:
         yield session
 
 

@@ -6,12 +6,14 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
 
 from store.config import Settings
 from workers.admin import UserError
 
 log = logging.getLogger("vigil")
+T = TypeVar("T")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -23,6 +25,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "regions", None):
         overrides["VIGIL_REGIONS"] = args.regions
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _run(main: Coroutine[Any, Any, T]) -> T:
+    """Run a long-lived process's event loop, on uvloop where it is installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def _logging(settings: Settings) -> None:
@@ -47,7 +58,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _logging(settings)
-    asyncio.run(serve_worker(settings, region=args.region, concurrency=args.concurrency))
+    _run(serve_worker(settings, region=args.region, concurrency=args.concurrency))
     return 0
 
 
@@ -56,7 +67,7 @@ def _cmd_api(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _logging(settings)
-    asyncio.run(serve(settings, api=True, regions=[], bootstrap=True))
+    _run(serve(settings, api=True, regions=[], bootstrap=True))
     return 0
 
 
@@ -67,9 +78,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _logging(settings)
     upgrade(settings.database_url)
-    asyncio.run(
-        serve(settings, api=True, regions=settings.regions, bootstrap=True, dispatcher=True)
-    )
+    _run(serve(settings, api=True, regions=settings.regions, bootstrap=True, dispatcher=True))
     return 0
 
 
@@ -78,7 +87,7 @@ def _cmd_dispatcher(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _logging(settings)
-    asyncio.run(serve(settings, api=False, regions=[], bootstrap=False, dispatcher=True))
+    _run(serve(settings, api=False, regions=[], bootstrap=False, dispatcher=True))
     return 0
 
 

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from alerting.heartbeats import Ping, PingKind, record_ping
-from api.deps import ClockDep, StoreDep
 from api.errors import ApiError
 
 router = APIRouter(prefix="/api/heartbeat", tags=["heartbeat"])
@@ -44,8 +43,12 @@ _limiter = TokenLimiter(PINGS_PER_MINUTE)
 
 
 async def _ping(
-    request: Request, token: str, kind: PingKind, store: Any, clock: Any, status: int | None = None
+    request: Request, token: str, kind: PingKind, status: int | None = None
 ) -> JSONResponse:
+    # No dependencies: this is the hottest public endpoint, and FastAPI's dependency
+    # solving costs about as much as the ping's own database work.
+    store = request.app.state.store
+    clock = request.app.state.clock
     ok, reset = _limiter.allow(token, time.time())
     if not ok:
         retry = max(1, int(reset - time.time()))
@@ -74,28 +77,26 @@ async def _ping(
     return JSONResponse(payload)
 
 
-async def ping_success(request: Request, token: str, store: StoreDep, clock: ClockDep) -> Any:
+async def ping_success(request: Request, token: str) -> Any:
     """The job ran and succeeded."""
-    return await _ping(request, token, "success", store, clock)
+    return await _ping(request, token, "success")
 
 
-async def ping_start(request: Request, token: str, store: StoreDep, clock: ClockDep) -> Any:
+async def ping_start(request: Request, token: str) -> Any:
     """The job started; the next success records how long it ran."""
-    return await _ping(request, token, "start", store, clock)
+    return await _ping(request, token, "start")
 
 
-async def ping_fail(request: Request, token: str, store: StoreDep, clock: ClockDep) -> Any:
+async def ping_fail(request: Request, token: str) -> Any:
     """The job failed: the monitor is DOWN at once."""
-    return await _ping(request, token, "fail", store, clock)
+    return await _ping(request, token, "fail")
 
 
-async def ping_exit(
-    request: Request, token: str, exit_status: str, store: StoreDep, clock: ClockDep
-) -> Any:
+async def ping_exit(request: Request, token: str, exit_status: str) -> Any:
     """The job's exit status: 0 is success, 1-255 a failure."""
     if not exit_status.isdigit() or not 0 <= int(exit_status) <= 255:
         raise ApiError(404, "Not found", code="not_found")
-    return await _ping(request, token, "exit", store, clock, status=int(exit_status))
+    return await _ping(request, token, "exit", status=int(exit_status))
 
 
 # GET and POST are separate routes so each has its own OpenAPI operation id.
