@@ -203,8 +203,8 @@ async def _record_steady(
     returns False (and writes nothing) unless the stored state is what it assumes.
     """
     next_deadline = deadline(known.config, known.interval_s, now)
-    async with store.engine.begin() as conn:
-        if store.is_postgres:
+    if store.is_postgres:
+        async with store.autocommit.connect() as conn:
             params = {
                 "now": now,
                 "deadline": next_deadline,
@@ -215,6 +215,7 @@ async def _record_steady(
                 "details": json.dumps(result.details),
             }
             return (await conn.exec_driver_sql(_STEADY_PG, params)).first() is not None
+    async with store.engine.begin() as conn:
         bumped = await conn.execute(
             update(MonitorSchedule)
             .where(

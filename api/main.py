@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.heartbeat_lane import HeartbeatLane
 from api.middleware import RequestContextMiddleware
 from api.routers import (
     alert_channels,
@@ -54,6 +55,8 @@ def create_app(
     if store is not None:
         app.state.store = store
     errors.install(app)
+    # Added first, so it runs inside the request context (request id, headers).
+    app.add_middleware(HeartbeatLane)
     app.add_middleware(RequestContextMiddleware)
     for module in (
         health,

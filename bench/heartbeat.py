@@ -85,7 +85,14 @@ async def ping_each(port: int, tokens: list[str], concurrency: int = 64) -> floa
 
         async def one(token: str) -> None:
             async with gate:
-                r = await client.get(f"/api/heartbeat/{token}")
+                for attempt in range(3):
+                    try:
+                        r = await client.get(f"/api/heartbeat/{token}")
+                        break
+                    except httpx.ReadError:
+                        # A keep-alive connection the server closed as it was reused.
+                        if attempt == 2:
+                            raise
                 r.raise_for_status()
 
         started = time.perf_counter()

@@ -51,7 +51,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 class Store:
     """An async engine and its session factory."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
         aurl = async_url(url)
         self.dialect = make_url(aurl).get_backend_name()
@@ -60,11 +60,17 @@ class Store:
             kwargs["poolclass"] = NullPool if ":memory:" not in aurl else None
             kwargs = {k: v for k, v in kwargs.items() if v is not None}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # A fixed pool: overflow connections are closed on return, and under a
+            # sustained load that means a new PostgreSQL backend for every request.
+            # No pre-ping (a round trip per checkout); a dropped connection is
+            # detected on use, and the pool is invalidated then.
+            kwargs.update(pool_size=pool_size, max_overflow=0, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(aurl, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # For single statements that are atomic on their own: no BEGIN/COMMIT trips.
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def is_postgres(self) -> bool:

@@ -4,6 +4,10 @@
 of a run, ``/fail`` a failure, ``/<0-255>`` an exit status (0 is success). A POST
 body up to 10 KB is kept as the ping's log. Unknown tokens answer 404 and nothing
 else. Pings are rate limited per token, per API process.
+
+At run time ``api.heartbeat_lane`` answers these paths before the router is reached
+(it is the hottest endpoint); the routes here document them in OpenAPI and share
+``answer`` with the lane.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from fastapi.responses import JSONResponse
 
 from alerting.heartbeats import Ping, PingKind, record_ping
 from api.errors import ApiError
+from store.clock import Clock
+from store.db import Store
 
 router = APIRouter(prefix="/api/heartbeat", tags=["heartbeat"])
 PINGS_PER_MINUTE = 120
@@ -42,13 +48,30 @@ class TokenLimiter:
 _limiter = TokenLimiter(PINGS_PER_MINUTE)
 
 
-async def _ping(
-    request: Request, token: str, kind: PingKind, status: int | None = None
-) -> JSONResponse:
-    # No dependencies: this is the hottest public endpoint, and FastAPI's dependency
-    # solving costs about as much as the ping's own database work.
-    store = request.app.state.store
-    clock = request.app.state.clock
+def parse_suffix(suffix: str | None) -> tuple[PingKind, int | None]:
+    """What a path suffix means; ApiError 404 for anything else."""
+    if suffix is None:
+        return "success", None
+    if suffix in ("start", "fail"):
+        return suffix, None  # type: ignore[return-value]
+    if suffix.isdigit() and len(suffix) <= 3 and 0 <= int(suffix) <= 255:
+        return "exit", int(suffix)
+    raise ApiError(404, "Not found", code="not_found")
+
+
+async def answer(
+    store: Store,
+    clock: Clock,
+    *,
+    method: str,
+    token: str,
+    suffix: str | None,
+    body: bytes,
+    source_ip: str | None,
+    user_agent: str | None,
+) -> dict[str, Any]:
+    """Record one ping and return the response body; ApiError for 404 and 429."""
+    kind, status = parse_suffix(suffix)
     ok, reset = _limiter.allow(token, time.time())
     if not ok:
         retry = max(1, int(reset - time.time()))
@@ -57,46 +80,53 @@ async def _ping(
             f"Too many pings for this heartbeat: at most {PINGS_PER_MINUTE} a minute",
             headers={"Retry-After": str(retry)},
         )
-    body = await request.body() if request.method == "POST" else b""
-    if len(body) > MAX_BODY:
-        body = body[:MAX_BODY]
     ping = Ping(
         kind=kind,
         exit_status=status,
-        body=body,
-        method=request.method,
-        source_ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
+        body=body[:MAX_BODY],
+        method=method,
+        source_ip=source_ip,
+        user_agent=user_agent,
     )
     outcome = await record_ping(store, token, ping, clock=clock)
     if outcome == "unknown":
         raise ApiError(404, "Not found", code="not_found")
-    payload: dict[str, Any] = {"ok": True}
-    if outcome == "paused":
-        payload["paused"] = True
+    return {"ok": True, "paused": True} if outcome == "paused" else {"ok": True}
+
+
+async def _route(request: Request, token: str, suffix: str | None) -> JSONResponse:
+    body = await request.body() if request.method == "POST" else b""
+    payload = await answer(
+        request.app.state.store,
+        request.app.state.clock,
+        method=request.method,
+        token=token,
+        suffix=suffix,
+        body=body,
+        source_ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
     return JSONResponse(payload)
 
 
 async def ping_success(request: Request, token: str) -> Any:
     """The job ran and succeeded."""
-    return await _ping(request, token, "success")
+    return await _route(request, token, None)
 
 
 async def ping_start(request: Request, token: str) -> Any:
     """The job started; the next success records how long it ran."""
-    return await _ping(request, token, "start")
+    return await _route(request, token, "start")
 
 
 async def ping_fail(request: Request, token: str) -> Any:
     """The job failed: the monitor is DOWN at once."""
-    return await _ping(request, token, "fail")
+    return await _route(request, token, "fail")
 
 
 async def ping_exit(request: Request, token: str, exit_status: str) -> Any:
     """The job's exit status: 0 is success, 1-255 a failure."""
-    if not exit_status.isdigit() or not 0 <= int(exit_status) <= 255:
-        raise ApiError(404, "Not found", code="not_found")
-    return await _ping(request, token, "exit", status=int(exit_status))
+    return await _route(request, token, exit_status)
 
 
 # GET and POST are separate routes so each has its own OpenAPI operation id.
