@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     def regions(self) -> list[str]:
         """The regions this deployment runs workers in; the first is the default."""
         names = [r.strip() for r in self.regions_csv.split(",") if r.strip()]
+        if "heartbeat" in names:
+            raise ValueError(
+                "VIGIL_REGIONS names 'heartbeat', which is reserved for heartbeat monitors; "
+                "choose another region name"
+            )
         return names or ["local"]
 
     @property

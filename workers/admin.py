@@ -9,8 +9,8 @@ from store.config import Settings
 from store.db import Store
 from store.keys import create_key as store_key
 from store.models import Worker
-from store.orgs import SLUG_RE, create_org as store_org
-from store.orgs import org_by_slug, owner_of, slug_taken
+from store.orgs import SLUG_RE, org_by_slug, owner_of, slug_taken
+from store.orgs import create_org as store_org
 from store.plans import PLANS
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from urllib.parse import urlsplit
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 # Past its own timeout, a check gets this long to return before the runner stops it.
 TIMEOUT_MARGIN_S = 2.0
+# Browser checks wait for a browser slot first and take a failure screenshot last.
+BROWSER_MARGIN_S = 12.0
+SaveArtifact = Callable[[str, bytes], Awaitable[str]]
 
 
 def target_host(url: str) -> str:
@@ -83,8 +86,11 @@ class Runner:
         concurrency: int,
         per_host: int = 8,
         worker_id: str | None = None,
+        artifacts: Callable[[str], SaveArtifact] | None = None,
     ) -> None:
         self.ctx = ctx
+        # monitor id -> where that monitor's checks keep screenshots.
+        self._artifacts = artifacts
         self.worker_id = worker_id
         self._slots = asyncio.Semaphore(concurrency)
         self._hosts = HostLimiter(per_host)
@@ -127,11 +133,16 @@ class Runner:
         )
 
     async def _guarded(self, monitor: MonitorSpec) -> CheckResult:
+        ctx = self.ctx
         limit_s = monitor.timeout_s + TIMEOUT_MARGIN_S
+        if monitor.type == "BROWSER":
+            limit_s = monitor.timeout_s + BROWSER_MARGIN_S
+            if self._artifacts is not None:
+                ctx = replace(ctx, save_artifact=self._artifacts(monitor.id))
         try:
             fn = self._check(monitor.type)
             async with asyncio.timeout(limit_s):
-                return await fn(monitor, self.ctx)
+                return await fn(monitor, ctx)
         except TimeoutError:
             log.warning("monitor %s: check overran its timeout of %g s", monitor.id, limit_s)
             return overall_timeout(monitor, limit_s)

@@ -13,11 +13,14 @@ import os
 import secrets
 import signal
 import socket
+import sys
 from datetime import datetime, timedelta
 from importlib import metadata
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from alerting.evaluator import Evaluator
+from store.artifacts import saver_for
 from store.clock import Clock, SystemClock
 from store.config import Settings
 from store.db import Store
@@ -87,6 +90,7 @@ class Worker:
             concurrency=concurrency,
             per_host=per_host or _per_host_limit(),
             worker_id=self.id,
+            artifacts=lambda monitor_id: saver_for(store, monitor_id, self.clock),
         )
         self.writer = ResultWriter(store, on_batch=on_batch)
         # Claimed runs waiting for their slot, and runs under way.
@@ -238,6 +242,7 @@ class Worker:
         if unfinished:
             log.warning("stopped %d checks that overran the stop deadline", len(unfinished))
         await self.writer.close()
+        await _close_browser()
         async with self.store.transaction() as session:
             await release(session, unstarted + unfinished, worker_id=self.id)
             await unregister_worker(session, self.id)
@@ -261,11 +266,26 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
+async def _close_browser() -> None:
+    """Close the browser this process launched for BROWSER checks, if it launched one."""
+    browser = sys.modules.get("checks.browser")
+    if browser is not None:
+        await browser.close_default_pool()
+
+
 async def serve_worker(settings: Settings, *, region: str, concurrency: int) -> None:
     """Run one worker until SIGTERM or SIGINT, then stop it cleanly and return."""
     _configure_logging(settings.log_level)
     store = Store(settings.database_url)
-    worker = Worker(store, settings, region=region, concurrency=concurrency)
+    clock = SystemClock()
+    worker = Worker(
+        store,
+        settings,
+        region=region,
+        concurrency=concurrency,
+        clock=clock,
+        on_batch=Evaluator(clock),
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
