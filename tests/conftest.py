@@ -37,7 +37,10 @@ def _backends() -> list[str]:
 
 def _conninfo(url: str) -> str:
     u = make_url(url)
-    return f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username or 'postgres'} dbname={u.database}"
+    return (
+        f"host={u.host or '127.0.0.1'} port={u.port or 5432} "
+        f"user={u.username or 'postgres'} dbname={u.database}"
+    )
 
 
 @pytest.fixture(scope="session")
