@@ -33,6 +33,24 @@ from store.results import RecordedResult, is_failure
 
 log = logging.getLogger(__name__)
 
+# The largest failure or recovery threshold a monitor may have (the API enforces it).
+MAX_THRESHOLD = 10
+
+
+def may_change_state(item: RecordedResult) -> bool:
+    """Whether this result can open, resolve or alter anything.
+
+    A success in a region that has succeeded more times in a row than any recovery
+    threshold changes nothing, unless the check reports certificate expiry. This
+    keeps the steady state (almost every result) from loading any monitor.
+    """
+    if is_failure(item.result.status) or item.consecutive_successes <= MAX_THRESHOLD:
+        return True
+    spec = item.monitor
+    return spec.type == "SSL" or (
+        spec.type == "HTTP" and spec.config.get("sslExpiryAlerts") is True
+    )
+
 
 def retry_interval_s(monitor: Monitor) -> int:
     """Seconds to the next run after a failure: the setting, else a third of the interval."""
@@ -108,7 +126,10 @@ class Evaluator:
     async def __call__(self, session: AsyncSession, items: Sequence[RecordedResult]) -> None:
         by_monitor: dict[str, list[RecordedResult]] = defaultdict(list)
         for item in items:
-            by_monitor[item.monitor.id].append(item)
+            if may_change_state(item):
+                by_monitor[item.monitor.id].append(item)
+        if not by_monitor:
+            return
         ids = sorted(by_monitor)
         monitors = {
             m.id: m for m in await session.scalars(select(Monitor).where(Monitor.id.in_(ids)))

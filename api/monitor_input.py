@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from alerting.evaluator import MAX_THRESHOLD
 from api.errors import FieldIssue
 from store.plans import MAX_INTERVAL_S, limits_for
 
@@ -198,9 +199,9 @@ def validate(
         issues.append(("isActive", "must be true or false"))
     regions_ok = _check_regions(issues, given, merged, ctx)
     if "failureThreshold" in given:
-        _range(issues, "failureThreshold", given["failureThreshold"], 1, 10)
+        _range(issues, "failureThreshold", given["failureThreshold"], 1, MAX_THRESHOLD)
     if "recoveryThreshold" in given:
-        _range(issues, "recoveryThreshold", given["recoveryThreshold"], 1, 10)
+        _range(issues, "recoveryThreshold", given["recoveryThreshold"], 1, MAX_THRESHOLD)
     if ("regionQuorum" in given or "regions" in given) and regions_ok:
         _range(issues, "regionQuorum", merged.get("regionQuorum"), 1, len(merged["regions"]))
     if given.get("retryInterval") is not None:

@@ -211,3 +211,20 @@ async def test_region_failure_retries_at_retry_interval(store: Store, clock: Fro
         )
     assert row is not None
     assert row.next_run_at == clock.now() + timedelta(seconds=15)
+
+
+async def test_largest_recovery_threshold_still_resolves_after_steady_skipping(
+    store: Store, clock: FrozenClock
+) -> None:
+    org = await make_org(store, clock)
+    monitor = await make_monitor(store, clock, org, recovery_threshold=10)
+    for status in ["DOWN", "DOWN"] + ["UP"] * 9:
+        await record(store, clock, monitor, status, error="boom")
+        clock.advance(30)
+    assert (await incidents(store, monitor.id))[0].is_active
+    await record(store, clock, monitor, "UP")
+    assert not (await incidents(store, monitor.id))[0].is_active
+    for _ in range(12):  # a long steady run: evaluation is skipped, nothing changes
+        clock.advance(30)
+        await record(store, clock, monitor, "UP")
+    assert len(await incidents(store, monitor.id)) == 1
