@@ -204,7 +204,7 @@ async def _record_steady(
     """
     next_deadline = deadline(known.config, known.interval_s, now)
     if store.is_postgres:
-        async with store.autocommit.connect() as conn:
+        async with store.raw() as raw:
             params = {
                 "now": now,
                 "deadline": next_deadline,
@@ -214,7 +214,8 @@ async def _record_steady(
                 "rt": result.response_time_ms,
                 "details": json.dumps(result.details),
             }
-            return (await conn.exec_driver_sql(_STEADY_PG, params)).first() is not None
+            cursor = await raw.execute(_STEADY_PG, params)
+            return await cursor.fetchone() is not None
     async with store.engine.begin() as conn:
         bumped = await conn.execute(
             update(MonitorSchedule)

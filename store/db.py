@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
+import psycopg.conninfo
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -69,8 +73,8 @@ class Store:
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        # For single statements that are atomic on their own: no BEGIN/COMMIT trips.
-        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._raw: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
+        self._raw_lock = asyncio.Lock()
 
     @property
     def is_postgres(self) -> bool:
@@ -82,5 +86,43 @@ class Store:
         async with self.sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def raw(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A plain psycopg connection in autocommit mode, PostgreSQL only.
+
+        For the hottest single statements (heartbeat pings): SQLAlchemy's async
+        layer cost several times the statement itself.
+        """
+        if not self.is_postgres:
+            raise RuntimeError("Store.raw() is for PostgreSQL only")
+        if self._raw is None:
+            async with self._raw_lock:
+                if self._raw is None:
+                    pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+                        _conninfo(self.url),
+                        min_size=4,
+                        max_size=10,
+                        kwargs={"autocommit": True},
+                        open=False,
+                    )
+                    await pool.open()
+                    self._raw = pool
+        async with self._raw.connection() as conn:
+            yield conn
+
     async def close(self) -> None:
+        if self._raw is not None:
+            await self._raw.close()
+            self._raw = None
         await self.engine.dispose()
+
+
+def _conninfo(url: str) -> str:
+    u = make_url(url)
+    return psycopg.conninfo.make_conninfo(
+        host=u.host or "127.0.0.1",
+        port=u.port or 5432,
+        user=u.username or "postgres",
+        password=u.password or "",
+        dbname=u.database or "postgres",
+    )
