@@ -30,6 +30,7 @@ from httpx._transports.default import map_httpcore_exceptions  # the mapping htt
 
 from checks.base import CheckContext, Timings
 from checks.neterrors import connect_failure
+from checks.network import AsyncioBackend
 from checks.resolve import Resolved, ResolveError, resolve
 from checks.timefmt import seconds_text
 
@@ -57,6 +58,7 @@ class _FreshConnectionTransport(httpx.AsyncBaseTransport):
         connection = httpcore.AsyncHTTPConnection(
             httpcore.Origin(url.raw_scheme, url.raw_host, url.port or _default_port(url)),
             ssl_context=request.extensions.get(SSL_CONTEXT),
+            network_backend=_NETWORK,
         )
         core_request = httpcore.Request(
             method=request.method,
@@ -102,7 +104,12 @@ def _default_port(url: httpx.URL) -> int:
     return 443 if url.scheme == "https" else 80
 
 
-_CLIENT = httpx.AsyncClient(transport=_FreshConnectionTransport(), trust_env=False, timeout=None)
+_NETWORK = AsyncioBackend()
+# The transport is used directly, not through an httpx client: the client's cookie
+# jar, auth and URL merging cost as much CPU as the exchange (and a shared cookie
+# jar would carry one check's cookies into the next).
+_TRANSPORT = _FreshConnectionTransport()
+DEFAULT_HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
 
 
 class ExchangeError(Exception):
@@ -196,7 +203,6 @@ async def exchange(
     try:
         async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
             result = await _send(
-                _CLIENT,
                 request,
                 resolved,
                 tracer,
@@ -215,7 +221,6 @@ async def exchange(
 
 
 async def _send(
-    client: httpx.AsyncClient,
     request: Request,
     resolved: Resolved,
     tracer: _Tracer,
@@ -228,14 +233,20 @@ async def _send(
     extensions: dict[str, Any] = {"trace": tracer, SSL_CONTEXT: tls}
     if url.scheme == "https" and url.host != resolved.address:
         extensions["sni_hostname"] = url.host
-    headers = {"User-Agent": USER_AGENT, "Host": url.netloc.decode("ascii"), **request.headers}
-    async with client.stream(
+    headers = httpx.Headers(DEFAULT_HEADERS)
+    headers["User-Agent"] = USER_AGENT
+    headers["Host"] = url.netloc.decode("ascii")
+    headers.update(request.headers)  # the monitor's own headers win, whatever their case
+    outgoing = httpx.Request(
         request.method,
         url.copy_with(host=resolved.address),
         headers=headers,
         content=request.body,
         extensions=extensions,
-    ) as response:
+    )
+    response = await _TRANSPORT.handle_async_request(outgoing)
+    response.request = outgoing
+    try:
         result = Exchange(
             url=url,
             resolved=resolved,
@@ -249,6 +260,8 @@ async def _send(
             result.body, result.body_truncated = await _read_body(response, keep_bytes)
         result.finished_at = time.perf_counter()
         result.size_bytes = response.num_bytes_downloaded
+    finally:
+        await response.aclose()
     return result
 
 
