@@ -84,26 +84,16 @@ def down_event_type(monitor: Monitor) -> EventType:
     return "heartbeat.missed" if monitor.type == "HEARTBEAT" else "monitor.down"
 
 
-def down_event(monitor: Monitor, incident: Incident, *, now: datetime) -> AlertEvent:
+def incident_event(
+    monitor: Monitor, incident: Incident, event_type: EventType, *, now: datetime
+) -> AlertEvent:
+    """The alert for an incident's state change; a resolved one carries its duration."""
+    duration = None
+    if incident.resolved_at is not None:
+        duration = int((incident.resolved_at - incident.started_at).total_seconds())
     return AlertEvent(
         id=new_id("evt"),
-        type=down_event_type(monitor),
-        monitor_id=monitor.id,
-        monitor_name=monitor.name,
-        monitor_url=monitor.url,
-        occurred_at=now,
-        incident_id=incident.id,
-        cause=incident.cause,
-        regions=tuple(incident.regions),
-        started_at=incident.started_at,
-    )
-
-
-def up_event(monitor: Monitor, incident: Incident, *, now: datetime) -> AlertEvent:
-    assert incident.resolved_at is not None
-    return AlertEvent(
-        id=new_id("evt"),
-        type="monitor.up",
+        type=event_type,
         monitor_id=monitor.id,
         monitor_name=monitor.name,
         monitor_url=monitor.url,
@@ -113,8 +103,12 @@ def up_event(monitor: Monitor, incident: Incident, *, now: datetime) -> AlertEve
         regions=tuple(incident.regions),
         started_at=incident.started_at,
         resolved_at=incident.resolved_at,
-        duration_s=int((incident.resolved_at - incident.started_at).total_seconds()),
+        duration_s=duration,
     )
+
+
+def down_event(monitor: Monitor, incident: Incident, *, now: datetime) -> AlertEvent:
+    return incident_event(monitor, incident, down_event_type(monitor), now=now)
 
 
 class Evaluator:
@@ -248,7 +242,7 @@ class Evaluator:
         log.info("incident %s of monitor %s resolved", incident.id, monitor.id)
         # Only those who were told it is down hear that it is up again.
         if incident.down_alerted_at is not None:
-            event = up_event(monitor, incident, now=now)
+            event = incident_event(monitor, incident, "monitor.up", now=now)
             channels = await channels_for(session, monitor)
             await enqueue(session, event, org_id=monitor.org_id, channel_ids=channels, now=now)
 

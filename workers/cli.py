@@ -54,8 +54,11 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
+    from store.heartbeats import HEARTBEAT_REGION
     from workers.worker import serve_worker
 
+    if args.region == HEARTBEAT_REGION:
+        raise UserError(f"region {HEARTBEAT_REGION!r} is reserved for heartbeat monitors")
     settings = _settings(args)
     _logging(settings)
     _run(serve_worker(settings, region=args.region, concurrency=args.concurrency))
