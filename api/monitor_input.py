@@ -63,6 +63,31 @@ class Context:
     channel_ids: frozenset[str]
 
 
+def create_defaults(ctx: Context, monitor_type: Any) -> dict[str, Any]:
+    """The values a new monitor takes for fields the request leaves out (API names)."""
+    return {
+        "interval": max(60, limits_for(ctx.plan).min_interval_s),
+        "method": "GET",
+        "timeout": 30,
+        "regions": [ctx.known_regions[0]],
+        "config": {},
+        "isActive": True,
+        # A missed heartbeat is already a confirmed failure: its deadline had grace.
+        "failureThreshold": 1 if monitor_type == "HEARTBEAT" else 2,
+        "recoveryThreshold": 1,
+        "regionQuorum": 1,
+    }
+
+
+def with_create_defaults(values: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Validated column values of a new monitor, completed with the defaults."""
+    defaults = create_defaults(ctx, values.get("type"))
+    out: dict[str, Any] = {COLUMNS[k]: v for k, v in defaults.items()}
+    out["url"] = ""
+    out.update({k: v for k, v in values.items() if v is not None or k not in out})
+    return out
+
+
 def is_host(value: str) -> bool:
     try:
         ipaddress.ip_address(value.strip("[]"))
@@ -144,15 +169,8 @@ def validate(
     merged: dict[str, Any] = dict(current or {})
     merged.update(given)
     if creating:
-        merged.setdefault("interval", max(60, limits.min_interval_s))
-        merged.setdefault("method", "GET")
-        merged.setdefault("timeout", 30)
-        merged.setdefault("regions", [ctx.known_regions[0]])
-        merged.setdefault("config", {})
-        merged.setdefault("isActive", True)
-        merged.setdefault("failureThreshold", 2)
-        merged.setdefault("recoveryThreshold", 1)
-        merged.setdefault("regionQuorum", 1)
+        for field, default in create_defaults(ctx, body.get("type")).items():
+            merged.setdefault(field, default)
         for required in ("name", "type"):
             if body.get(required) in (None, ""):
                 issues.append((required, "is required"))

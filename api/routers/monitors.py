@@ -13,7 +13,7 @@ from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
 from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
-from api.monitor_input import Context, validate
+from api.monitor_input import Context, validate, with_create_defaults
 from api.pagination import Page, page_params, parse_time
 from api.serialize import check_json, incident_json, last_check_json, monitor_json
 from store.checks import count_checks, list_checks
@@ -91,29 +91,11 @@ async def create(
                 "delete a monitor or upgrade the plan",
             )
         monitor = await create_monitor(
-            session, auth.org_id, _with_defaults(values, ctx), now=clock.now()
+            session, auth.org_id, with_create_defaults(values, ctx), now=clock.now()
         )
         return 201, {"data": _fields_of(monitor, settings)}
 
     return await run_create(request, auth, store, clock, _create)
-
-
-def _with_defaults(values: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    out = {
-        "interval_s": max(60, limits_for(ctx.plan).min_interval_s),
-        "method": "GET",
-        "timeout_s": 30,
-        "regions": [ctx.known_regions[0]],
-        "config": {},
-        "is_active": True,
-        # A missed heartbeat is already a confirmed failure: the deadline had grace.
-        "failure_threshold": 1 if values.get("type") == "HEARTBEAT" else 2,
-        "recovery_threshold": 1,
-        "region_quorum": 1,
-        "url": "",
-    }
-    out.update({k: v for k, v in values.items() if v is not None or k not in out})
-    return out
 
 
 async def _owned(session: Any, auth: AuthDep, monitor_id: str) -> Monitor:
