@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from importlib import metadata
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.evaluator import Evaluator
 from store.artifacts import saver_for
@@ -109,18 +110,21 @@ class Worker:
         """Runs claimed and not yet finished."""
         return len(self._timers) + len(self._tasks)
 
+    async def _register(self, session: AsyncSession) -> None:
+        await register_worker(
+            session,
+            self.id,
+            region=self.region,
+            host=self._host,
+            pid=os.getpid(),
+            version=_version(),
+            now=self.clock.now(),
+        )
+
     async def start(self) -> None:
         """Register, then start claiming and running."""
         async with self.store.transaction() as session:
-            await register_worker(
-                session,
-                self.id,
-                region=self.region,
-                host=self._host,
-                pid=os.getpid(),
-                version=_version(),
-                now=self.clock.now(),
-            )
+            await self._register(session)
         self.writer.start()
         scheduler = AsyncIOScheduler(timezone="UTC")
         common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
@@ -185,15 +189,7 @@ class Worker:
         try:
             async with self.store.transaction() as session:
                 if not await touch_worker(session, self.id, now=self.clock.now()):
-                    await register_worker(
-                        session,
-                        self.id,
-                        region=self.region,
-                        host=self._host,
-                        pid=os.getpid(),
-                        version=_version(),
-                        now=self.clock.now(),
-                    )
+                    await self._register(session)  # pruned while this worker stalled
         except Exception:
             log.warning("worker %s could not refresh its registry row", self.id, exc_info=True)
 
