@@ -73,4 +73,5 @@ def create_app(
         maintenance,
     ):
         app.include_router(module.router)
+    app.include_router(system.metrics_router)
     return app

@@ -6,11 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select, text
 
 from api.deps import ClockDep, StoreDep
 from api.serialize import iso
-from store.models import AlertOutbox
+from store.models import AlertOutbox, Incident, Monitor
 from store.workers_registry import live_regions, live_workers
 
 router = APIRouter(prefix="/api", tags=["system"])
@@ -77,3 +78,40 @@ async def status(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
     )
     overall = "degraded" if lagging or not workers else "operational"
     return {"data": {"status": overall, "components": components}}
+
+
+metrics_router = APIRouter(tags=["system"])
+
+
+@metrics_router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(store: StoreDep, clock: ClockDep) -> PlainTextResponse:
+    """The fleet's own figures in Prometheus text format."""
+    now = clock.now()
+    async with store.transaction() as session:
+        monitors = await session.execute(
+            select(Monitor.type, Monitor.is_active, func.count()).group_by(
+                Monitor.type, Monitor.is_active
+            )
+        )
+        active_incidents = await session.scalar(
+            select(func.count()).where(Incident.is_active.is_(True))
+        )
+        outbox = await session.execute(
+            select(AlertOutbox.status, func.count()).group_by(AlertOutbox.status)
+        )
+        workers = await live_regions(session, now=now)
+    lines = [
+        "# HELP vigil_monitors Monitors by type and state.",
+        "# TYPE vigil_monitors gauge",
+        *(f'vigil_monitors{{type="{t}",active="{str(a).lower()}"}} {n}' for t, a, n in monitors),
+        "# HELP vigil_incidents_active Incidents open now.",
+        "# TYPE vigil_incidents_active gauge",
+        f"vigil_incidents_active {int(active_incidents or 0)}",
+        "# HELP vigil_alerts Alert outbox rows by delivery status.",
+        "# TYPE vigil_alerts gauge",
+        *(f'vigil_alerts{{status="{s}"}} {n}' for s, n in outbox),
+        "# HELP vigil_workers Live workers by region.",
+        "# TYPE vigil_workers gauge",
+        *(f'vigil_workers{{region="{r.region}"}} {r.worker_count}' for r in workers),
+    ]
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

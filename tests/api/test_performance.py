@@ -139,3 +139,21 @@ async def test_regions_and_status_are_public_and_list_live_workers(
     assert status["status"] == "operational"
     names = [c["name"] for c in status["components"]]
     assert names == ["store", "workers:eu-west-1", "workers:us-east-1", "dispatcher"]
+
+
+async def test_metrics_are_prometheus_text(
+    client: httpx.AsyncClient, tenant: Tenant, store: Store, clock: FrozenClock
+) -> None:
+    await _monitor(client, tenant)
+    async with store.transaction() as session:
+        await register_worker(
+            session, "w1", region="eu-west-1", host="h", pid=1, version="0.1.0", now=clock.now()
+        )
+    r = await client.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    lines = r.text.splitlines()
+    assert 'vigil_monitors{type="HTTP",active="true"} 1' in lines
+    assert "vigil_incidents_active 0" in lines
+    assert 'vigil_workers{region="eu-west-1"} 1' in lines
+    assert "# TYPE vigil_alerts gauge" in lines
