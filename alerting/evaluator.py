@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -109,6 +109,35 @@ def incident_event(
 
 def down_event(monitor: Monitor, incident: Incident, *, now: datetime) -> AlertEvent:
     return incident_event(monitor, incident, down_event_type(monitor), now=now)
+
+
+async def close_incident(
+    session: AsyncSession, monitor: Monitor, *, now: datetime, reason: str
+) -> Incident | None:
+    """Close the monitor's open incident because it stops being checked (paused, deleted).
+
+    Nothing would ever resolve it otherwise: reminders would go on and a PagerDuty
+    page would stay open. Those told of the outage get the closing alert, with the
+    reason in its details.
+    """
+    incident = await session.scalar(
+        select(Incident)
+        .where(Incident.monitor_id == monitor.id, Incident.is_active.is_(True))
+        .with_for_update()
+    )
+    if incident is None:
+        return None
+    incident.is_active = False
+    incident.resolved_at = now
+    await session.flush()
+    if incident.down_alerted_at is not None:
+        event = replace(
+            incident_event(monitor, incident, "monitor.up", now=now),
+            details={"closedBecause": reason},
+        )
+        channels = await channels_for(session, monitor)
+        await enqueue(session, event, org_id=monitor.org_id, channel_ids=channels, now=now)
+    return incident
 
 
 class Evaluator:

@@ -24,7 +24,11 @@ async def release_maintenance_alerts(session: AsyncSession, *, now: datetime) ->
     rows = await session.execute(
         select(Incident, Monitor)
         .join(Monitor, Monitor.id == Incident.monitor_id)
-        .where(Incident.is_active.is_(True), Incident.down_alerted_at.is_(None))
+        .where(
+            Incident.is_active.is_(True),
+            Incident.down_alerted_at.is_(None),
+            Monitor.is_active.is_(True),
+        )
         .with_for_update(of=Incident, skip_locked=True)
     )
     sent = 0
@@ -54,6 +58,7 @@ async def send_reminders(session: AsyncSession, *, now: datetime) -> int:
             Incident.is_active.is_(True),
             Incident.down_alerted_at.is_not(None),
             Monitor.reminder_interval_min.is_not(None),
+            Monitor.is_active.is_(True),
         )
         .with_for_update(of=Incident, skip_locked=True)
     )

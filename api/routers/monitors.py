@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import delete
 
+from alerting.evaluator import close_incident
 from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
 from api.errors import ApiError, invalid, not_found
@@ -150,9 +151,12 @@ async def update(
 
 
 @router.delete("/{monitor_id}")
-async def remove(monitor_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
+async def remove(
+    monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
+) -> dict[str, Any]:
     """Delete a monitor with its check results, incidents and schedule."""
     monitor = await _owned(session, auth, monitor_id)
+    await close_incident(session, monitor, now=clock.now(), reason="monitor deleted")
     await session.execute(delete(Monitor).where(Monitor.id == monitor.id))
     return {"message": "Monitor deleted successfully"}
 
@@ -161,6 +165,8 @@ async def _set_active(
     monitor_id: str, active: bool, auth: AuthDep, session: Any, clock: Any, settings: Settings
 ) -> dict[str, Any]:
     monitor = await _owned(session, auth, monitor_id)
+    if not active:
+        await close_incident(session, monitor, now=clock.now(), reason="monitor paused")
     await update_monitor(session, monitor, {"is_active": active}, now=clock.now())
     return {
         "data": _fields_of(monitor, settings),

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import select
 
 from alerting.housekeeping import release_maintenance_alerts, send_reminders
+from api.main import create_app
 from store.base import new_id
 from store.clock import FrozenClock
+from store.config import Settings
 from store.db import Store
 from store.models import MaintenanceWindow, MonitorSchedule
+from store.orgs import create_org
 from tests.alerting.helpers import (
     incidents,
     make_channel,
@@ -228,3 +232,36 @@ async def test_largest_recovery_threshold_still_resolves_after_steady_skipping(
         clock.advance(30)
         await record(store, clock, monitor, "UP")
     assert len(await incidents(store, monitor.id)) == 1
+
+
+async def test_pausing_a_down_monitor_closes_its_incident_and_tells_those_paged(
+    store: Store, clock: FrozenClock
+) -> None:
+    async with store.transaction() as session:
+        org, key = await create_org(
+            session,
+            name="P",
+            slug="paused",
+            plan="ENTERPRISE",
+            owner_email="p@p.t",
+            now=clock.now(),
+        )
+    await make_channel(store, clock, org.id)
+    monitor = await make_monitor(store, clock, org.id, reminder_interval_min=5)
+    for _ in range(2):
+        await record(store, clock, monitor, "DOWN", error="Connection refused")
+        clock.advance(10)
+    app = create_app(Settings(), store=store, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.post(
+            f"/api/monitors/{monitor.id}/pause", headers={"Authorization": f"Bearer {key}"}
+        )
+    assert r.status_code == 200
+    (incident,) = await incidents(store, monitor.id)
+    assert not incident.is_active and incident.resolved_at == clock.now()
+    rows = await outbox(store)
+    assert [r.event_type for r in rows] == ["monitor.down", "monitor.up"]
+    assert rows[1].payload["details"] == {"closedBecause": "monitor paused"}
+    clock.advance(3600)
+    async with store.transaction() as session:
+        assert await send_reminders(session, now=clock.now()) == 0
