@@ -110,7 +110,11 @@ async def _follow(
             raise _RedirectError(message, response)
         hops_left -= 1
         chain.append({"url": str(request.url), "status": response.status_code})
-        target = request.url.join(response.headers["location"])
+        location = response.headers["location"]
+        try:
+            target = request.url.join(location)
+        except httpx.InvalidURL:
+            raise ExchangeError(f"Redirect to an invalid URL: {location!r}") from None
         if target.scheme not in ("http", "https") or not target.host:
             raise ExchangeError(f"Redirect to an unsupported URL: {target}")
         request = _redirected(request, response.status_code, target)

@@ -16,7 +16,8 @@ from typing import Any
 
 import httpcore
 
-_ERRORS = (OSError, ssl.SSLError, EOFError)
+# ValueError/OverflowError: a port out of range, say, from a redirect's Location.
+_ERRORS = (OSError, ssl.SSLError, EOFError, ValueError, OverflowError)
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):

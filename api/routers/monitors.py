@@ -143,8 +143,10 @@ async def update(
         raise invalid(issues)
     if "type" in values:
         _plan_gate(auth.org.plan, values["type"])
+    if values.get("url", "") is None and (values.get("type") or monitor.type) == "HEARTBEAT":
+        values["url"] = ""  # a heartbeat has no target
     for required in ("name", "url", "type", "interval_s", "method", "timeout_s", "regions"):
-        if required in values and values[required] is None and required != "url":
+        if required in values and values[required] is None:
             raise invalid([(required, "cannot be null")])
     await update_monitor(session, monitor, values, now=clock.now())
     return {"data": _fields_of(monitor, settings)}

@@ -32,8 +32,8 @@ def _check(body: dict[str, Any], *, allowed: set[str], required: bool) -> list[F
     for field in ("name", "slug"):
         value = body.get(field)
         if value is None:
-            if required:
-                issues.append((field, "is required"))
+            if required or field in body:  # an explicit null is not "leave as is"
+                issues.append((field, "is required" if required else "must not be null"))
             continue
         if not isinstance(value, str) or not value.strip():
             issues.append((field, "must be a non-empty string"))
@@ -46,6 +46,16 @@ def _check(body: dict[str, Any], *, allowed: set[str], required: bool) -> list[F
         issues.append(("plan", "must be one of " + ", ".join(PLANS)))
     issues += [(f, "is not an organization field") for f in sorted(set(body) - allowed)]
     return issues
+
+
+def _plan_allowed(requested: str | None, caller_plan: str) -> None:
+    """An organization may create others on its own plan or a lower one, not a higher."""
+    if requested is not None and PLANS.index(requested) > PLANS.index(caller_plan):
+        raise ApiError(
+            403,
+            f"An organization on the {caller_plan} plan cannot create one on the {requested} "
+            "plan; ask your administrator (vigil admin create-org)",
+        )
 
 
 @router.get("")
@@ -72,6 +82,7 @@ async def create(
         issues.append(("ownerEmail", "must be an email address"))
     if issues:
         raise invalid(issues)
+    _plan_allowed(body.get("plan"), auth.org.plan)
 
     owner_email = email or f"owner@{body['slug']}.local"
 
@@ -91,7 +102,7 @@ async def create(
                     session,
                     name=body["name"].strip(),
                     slug=body["slug"],
-                    plan=body.get("plan") or settings.default_plan,
+                    plan=body.get("plan") or auth.org.plan,
                     owner_email=owner_email,
                     now=clock.now(),
                 )

@@ -14,7 +14,7 @@ from store.base import new_id
 from store.clock import FrozenClock
 from store.db import Store
 from store.models import Organization
-from tests.api.conftest import Tenant
+from tests.api.conftest import Tenant, make_tenant
 from tests.api.helpers import assert_error
 
 
@@ -57,7 +57,7 @@ async def test_organization_create_gives_an_owner_key_for_the_new_org(
     assert own.json()["data"]["id"] == data["id"]
 
 
-async def test_organization_create_defaults_to_the_configured_plan(
+async def test_organization_create_defaults_to_the_callers_plan(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     response = await client.post(
@@ -245,3 +245,27 @@ async def test_organization_patch_slug_taken_concurrently_is_409(
     assert_error(response, 409, code="conflict", says="The slug 'racer' is already taken")
     again = await client.get("/api/organization", headers=tenant.headers)
     assert again.json()["data"]["slug"] == "acme"
+
+
+async def test_organization_create_on_a_higher_plan_than_the_callers_is_403(
+    client: httpx.AsyncClient, store: Store, clock: FrozenClock
+) -> None:
+    free = await make_tenant(store, clock, "freebie", plan="FREE")
+    response = await client.post(
+        "/api/organization",
+        headers=free.headers,
+        json={"name": "Big", "slug": "big", "plan": "ENTERPRISE"},
+    )
+    assert_error(response, 403, code="forbidden", says="cannot create one on the ENTERPRISE plan")
+    response = await client.post(
+        "/api/organization", headers=free.headers, json={"name": "Small", "slug": "small"}
+    )
+    assert response.status_code == 201 and response.json()["data"]["plan"] == "FREE"
+
+
+@pytest.mark.parametrize("field", ["name", "slug"])
+async def test_organization_patch_with_null_is_400(
+    client: httpx.AsyncClient, tenant: Tenant, field: str
+) -> None:
+    response = await client.patch("/api/organization", headers=tenant.headers, json={field: None})
+    assert_error(response, 400, code="invalid_request", says="must not be null")

@@ -536,3 +536,20 @@ async def test_https_phases_add_up_to_total(
     assert abs(phase_sum(result) - t.total) <= 3, t
     assert_holds(t.ttfb, 100, t)
     assert t.tls <= IDLE_MS, t
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        pytest.param("http://[::1", id="broken-ipv6"),
+        pytest.param("http://127.0.0.1:99999/", id="port"),
+    ],
+)
+async def test_http_redirect_to_an_invalid_url_is_down_not_a_crash(
+    server: HttpServer, check_ctx: CheckContext, location: str
+) -> None:
+    server.respond("/bad-redirect", status=302, headers={"Location": location})
+    result = await http.run(monitor(server.url("/bad-redirect")), check_ctx)
+    assert result.status == "DOWN"
+    assert result.error is not None and "Internal error" not in result.error
+    assert "redirect" in result.error.lower() or "port" in result.error.lower()
