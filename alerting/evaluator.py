@@ -170,10 +170,13 @@ class Evaluator:
         )
         for monitor_id, region, failures, successes in rows:
             states[monitor_id].append(RegionState(region, failures, successes))
+        # Locked: housekeeping may be marking one alerted (maintenance over) right now.
         active = {
             i.monitor_id: i
             for i in await session.scalars(
-                select(Incident).where(Incident.monitor_id.in_(ids), Incident.is_active.is_(True))
+                select(Incident)
+                .where(Incident.monitor_id.in_(ids), Incident.is_active.is_(True))
+                .with_for_update()
             )
         }
         for monitor_id in ids:

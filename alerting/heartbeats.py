@@ -25,8 +25,8 @@ from store.clock import Clock
 from store.db import Store
 from store.heartbeats import HEARTBEAT_REGION
 from store.models import CheckResult as CheckResultRow
-from store.models import Monitor, MonitorSchedule
-from store.results import RecordedResult, record_results
+from store.models import Incident, Monitor, MonitorSchedule
+from store.results import RecordedResult, record_results, without_nul
 
 MAX_LOG_BYTES = 10 * 1024
 PingKind = Literal["success", "start", "fail", "exit"]
@@ -61,7 +61,7 @@ def ping_result(ping: Ping, *, now: datetime, started_at: datetime | None) -> Ch
     """The check result a ping stands for (pure)."""
     failed = ping.kind == "fail" or (ping.kind == "exit" and ping.exit_status != 0)
     duration_ms = (now - started_at).total_seconds() * 1000 if started_at else None
-    text = ping.body[:MAX_LOG_BYTES].decode("utf-8", errors="replace")
+    text = without_nul(ping.body[:MAX_LOG_BYTES].decode("utf-8", errors="replace"))
     details: dict[str, Any] = {
         "ping": ping.kind,
         "method": ping.method,
@@ -186,6 +186,7 @@ WITH bumped AS (
       AND run_started_at IS NULL
       AND EXISTS (SELECT 1 FROM monitors
                   WHERE id = %(mid)s AND updated_at = %(updated)s AND is_active)
+      AND NOT EXISTS (SELECT 1 FROM incidents WHERE monitor_id = %(mid)s AND is_active)
     RETURNING monitor_id
 )
 INSERT INTO check_results (monitor_id, region, status, checked_at, response_time_ms, details)
@@ -228,6 +229,10 @@ async def _record_steady(
                     Monitor.id == known.monitor_id,
                     Monitor.updated_at == known.updated_at,
                     Monitor.is_active.is_(True),
+                ),
+                # An open incident may still need this success to recover.
+                ~exists().where(
+                    Incident.monitor_id == known.monitor_id, Incident.is_active.is_(True)
                 ),
             )
             .values(

@@ -34,7 +34,8 @@ def label(event: AlertEvent) -> str:
 def title(event: AlertEvent) -> str:
     """``[DOWN] Production API (https://api.example.com/health)``."""
     target = f" ({event.monitor_url})" if event.monitor_url else ""
-    return f"[{label(event)}] {event.monitor_name}{target}"
+    # One line: an email subject (or a chat title) cannot carry a line break.
+    return " ".join(f"[{label(event)}] {event.monitor_name}{target}".split())
 
 
 def headline(event: AlertEvent) -> str:

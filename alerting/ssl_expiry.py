@@ -73,13 +73,13 @@ async def check_expiry(
         return
     if days_left < 0:
         return  # expired: the check is DOWN and the incident alerts
+    if await in_maintenance(session, org_id=monitor.org_id, monitor_id=monitor.id, now=now):
+        return  # not recorded as sent: the next check after the window alerts
     if state is None:
         state = SslAlertState(monitor_id=monitor.id, certificate=identity)
         session.add(state)
     state.threshold_days = threshold
     state.alerted_at = now
-    if await in_maintenance(session, org_id=monitor.org_id, monitor_id=monitor.id, now=now):
-        return
     event = AlertEvent(
         id=new_id("evt"),
         type="ssl.expiring",

@@ -118,11 +118,7 @@ class Store:
 
 
 def _conninfo(url: str) -> str:
-    u = make_url(url)
-    return psycopg.conninfo.make_conninfo(
-        host=u.host or "127.0.0.1",
-        port=u.port or 5432,
-        user=u.username or "postgres",
-        password=u.password or "",
-        dbname=u.database or "postgres",
+    """A libpq URL for psycopg, keeping query parameters (sslmode, a socket host...)."""
+    return (
+        make_url(sync_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
     )

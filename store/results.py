@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +65,21 @@ def is_failure(status: str) -> bool:
     return status == "DOWN"
 
 
+def without_nul(value: Any) -> Any:
+    """``value`` with NUL characters replaced: PostgreSQL refuses them in text and JSON.
+
+    A binary banner in a TCP reply or a TXT record must not make a whole batch of
+    results (every monitor of the region) fail to write.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value
+
+
 def _row(item: RecordedResult) -> dict[str, object]:
     r = item.result
     t = r.timings
@@ -81,8 +97,8 @@ def _row(item: RecordedResult) -> dict[str, object]:
         "download_ms": t.download,
         "total_ms": t.total,
         "size_bytes": r.size_bytes,
-        "error": r.error,
-        "details": r.details or None,
+        "error": without_nul(r.error),
+        "details": without_nul(r.details) or None,
     }
 
 

@@ -61,7 +61,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         raise UserError(f"region {HEARTBEAT_REGION!r} is reserved for heartbeat monitors")
     settings = _settings(args)
     _logging(settings)
-    _run(serve_worker(settings, region=args.region, concurrency=args.concurrency))
+    concurrency = args.concurrency or settings.worker_concurrency
+    _run(serve_worker(settings, region=args.region, concurrency=concurrency))
     return 0
 
 
@@ -141,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="run one worker process for a region")
     p.add_argument("--region", required=True)
-    p.add_argument("--concurrency", type=int, default=256, help="checks in flight at most")
+    p.add_argument(
+        "--concurrency", type=int, help="checks in flight at most (VIGIL_WORKER_CONCURRENCY, 256)"
+    )
     p.set_defaults(fn=_cmd_worker)
 
     p = sub.add_parser("dispatcher", help="deliver queued alerts (any number may run)")

@@ -112,7 +112,9 @@ class Runner:
         long after the slot the check started).
         """
         monitor = run.monitor
-        async with self._slots, self._hosts.hold(target_host(monitor.url)):
+        # The host first: checks queued behind a slow host must not hold the
+        # worker-wide slots that other hosts' checks need.
+        async with self._hosts.hold(target_host(monitor.url)), self._slots:
             if on_start is not None:
                 on_start()
             started_at = self.ctx.clock.now()

@@ -13,6 +13,7 @@ from store.base import new_id
 from store.clock import FrozenClock
 from store.config import Settings
 from store.db import Store
+from store.models import CheckResult as CheckResultRow
 from store.models import MaintenanceWindow, MonitorSchedule
 from store.orgs import create_org
 from tests.alerting.helpers import (
@@ -265,3 +266,24 @@ async def test_pausing_a_down_monitor_closes_its_incident_and_tells_those_paged(
     clock.advance(3600)
     async with store.transaction() as session:
         assert await send_reminders(session, now=clock.now()) == 0
+
+
+async def test_results_with_nul_characters_are_written(store: Store, clock: FrozenClock) -> None:
+    # PostgreSQL refuses NUL in text and JSON; one binary banner must not block a batch.
+    org = await make_org(store, clock)
+    monitor = await make_monitor(store, clock, org, type="TCP", url="tcp://127.0.0.1:9")
+    await record(
+        store,
+        clock,
+        monitor,
+        "DOWN",
+        error="Expected 'OK', got 'x\x00y'",
+        details={"reply": "x\x00y", "list": ["\x00"]},
+    )
+    async with store.transaction() as session:
+        row = await session.scalar(
+            select(CheckResultRow).where(CheckResultRow.monitor_id == monitor.id)
+        )
+    assert row is not None
+    assert row.error == "Expected 'OK', got 'x\ufffdy'"
+    assert row.details == {"reply": "x\ufffdy", "list": ["\ufffd"]}

@@ -210,3 +210,28 @@ async def test_heartbeat_config_is_validated(client: httpx.AsyncClient, tenant: 
     assert r.status_code == 400
     fields = {f["field"] for f in r.json()["fields"]}
     assert fields == {"config.cron", "config.timezone"}
+
+
+async def test_recovery_threshold_above_one_is_honoured_by_steady_pings(
+    client: httpx.AsyncClient, tenant: Tenant, store: Store, clock: FrozenClock
+) -> None:
+    hb = await _create(client, tenant, recoveryThreshold=2, config={"grace": 60})
+    token = hb["heartbeatToken"]
+    assert (await client.get(f"/api/heartbeat/{token}")).status_code == 200  # warm the cache
+    clock.advance(3600 + 61)
+    assert await sweep_missed(store, clock=clock) == 1
+    assert (await _incidents(store, hb["id"]))[0].is_active
+    await client.get(f"/api/heartbeat/{token}")
+    assert (await _incidents(store, hb["id"]))[0].is_active  # one success of two
+    await client.get(f"/api/heartbeat/{token}")
+    assert not (await _incidents(store, hb["id"]))[0].is_active
+
+
+async def test_ping_log_with_nul_bytes_is_kept(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    hb = await _create(client, tenant)
+    r = await client.post(f"/api/heartbeat/{hb['heartbeatToken']}/fail", content=b"bad\x00byte")
+    assert r.status_code == 200
+    (check,) = (
+        await client.get(f"/api/monitors/{hb['id']}/checks", headers=tenant.headers)
+    ).json()["data"]
+    assert check["details"]["log"] == "bad\ufffdbyte"
