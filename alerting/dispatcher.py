@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from alerting.channels.base import ChannelSpec, Delivery, DeliveryContext
 from alerting.channels.registry import deliver_via
@@ -30,6 +31,7 @@ from store.db import Store
 from store.models import AlertAttempt, AlertChannel, AlertOutbox
 
 log = logging.getLogger(__name__)
+_EARLIER = aliased(AlertOutbox)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,14 @@ class Dispatcher:
                     AlertOutbox.status == "pending",
                     AlertOutbox.next_attempt_at <= now,
                     or_(AlertOutbox.lease_until.is_(None), AlertOutbox.lease_until < now),
+                    # One incident's alerts reach a channel in order: a recovery
+                    # waits while its DOWN alert is still being retried.
+                    ~exists().where(
+                        _EARLIER.incident_id == AlertOutbox.incident_id,
+                        _EARLIER.channel_id == AlertOutbox.channel_id,
+                        _EARLIER.status == "pending",
+                        _EARLIER.created_at < AlertOutbox.created_at,
+                    ),
                 )
                 .order_by(AlertOutbox.next_attempt_at)
                 .limit(self.batch)

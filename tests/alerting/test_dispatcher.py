@@ -19,7 +19,7 @@ from alerting.outbox import enqueue
 from store.clock import FrozenClock
 from store.config import Settings
 from store.db import Store
-from store.models import AlertAttempt, AlertOutbox
+from store.models import AlertAttempt, AlertOutbox, Incident
 from tests.alerting.helpers import make_channel, make_monitor, make_org
 from tests.servers.receivers import HttpReceiver, Reply
 
@@ -156,3 +156,46 @@ async def test_dispatcher_killed_mid_delivery_delivers_after_restart(
             second.send_signal(signal.SIGTERM)
             assert second.wait(timeout=15) == 0
     assert got[0].header("X-Event-Id") == got[1].header("X-Event-Id") == "evt_outage1"
+
+
+async def test_recovery_waits_for_its_down_alert_to_be_delivered(
+    store: Store, clock: FrozenClock
+) -> None:
+    async with HttpReceiver(replies=[503], default=200) as hooks:
+        org = await make_org(store, clock)
+        channel = await make_channel(
+            store, clock, org, config={"url": hooks.url_for("/hook"), "secret": SECRET}
+        )
+        monitor = await make_monitor(store, clock, org)
+        async with store.transaction() as session:
+            session.add(
+                Incident(
+                    id="inc_1",
+                    org_id=org,
+                    monitor_id=monitor.id,
+                    started_at=clock.now(),
+                    regions=["us-east-1"],
+                    is_active=False,
+                    resolved_at=clock.now(),
+                )
+            )
+        for kind in ("monitor.down", "monitor.up"):
+            event = AlertEvent(
+                id=f"evt_{kind}",
+                type=kind,  # type: ignore[arg-type]
+                monitor_id=monitor.id,
+                monitor_name=monitor.name,
+                monitor_url=monitor.url,
+                occurred_at=clock.now(),
+                incident_id="inc_1",
+                started_at=clock.now(),
+            )
+            async with store.transaction() as session:
+                await enqueue(session, event, org_id=org, channel_ids=[channel], now=clock.now())
+            clock.advance(1)
+        dispatcher = Dispatcher(store, Settings(), clock=clock, policy=RetryPolicy(base_s=5))
+        for _ in range(4):
+            await dispatcher.run_once()
+            clock.advance(30)
+        got = await hooks.wait_for(3)
+    assert [r.json()["type"] for r in got] == ["monitor.down", "monitor.down", "monitor.up"]
