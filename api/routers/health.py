@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter
@@ -9,6 +10,8 @@ from sqlalchemy import text
 
 from api.deps import StoreDep
 from api.errors import ApiError
+
+log = logging.getLogger("vigil.api")
 
 router = APIRouter(tags=["system"])
 
@@ -26,5 +29,7 @@ async def readyz(store: StoreDep) -> dict[str, Any]:
         async with store.sessions() as session:
             await session.execute(text("SELECT 1"))
     except Exception as exc:
-        raise ApiError(503, f"Store unreachable: {type(exc).__name__}: {exc}") from None
+        # The cause (host, user, database) goes to the log, not to the public.
+        log.warning("readiness: store unreachable: %s: %s", type(exc).__name__, exc)
+        raise ApiError(503, "Store unreachable; see the API's log for the cause") from None
     return {"status": "ready"}

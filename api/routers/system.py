@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -9,12 +10,13 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select, text
 
-from api.deps import ClockDep, StoreDep
+from api.deps import AuthDep, ClockDep, StoreDep
 from api.serialize import iso
 from store.models import AlertOutbox, Incident, Monitor
 from store.workers_registry import live_regions, live_workers
 
 router = APIRouter(prefix="/api", tags=["system"])
+log = logging.getLogger("vigil.api")
 # Alerts due longer than this mean no dispatcher is keeping up.
 DISPATCH_LAG_LIMIT = timedelta(minutes=2)
 
@@ -47,8 +49,9 @@ async def status(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
                 )
             )
     except Exception as exc:
+        log.warning("status: store unreachable: %s: %s", type(exc).__name__, exc)
         components.append(
-            {"name": "store", "status": "down", "error": f"{type(exc).__name__}: {exc}"}
+            {"name": "store", "status": "down", "error": "unreachable; see the API's log"}
         )
         return {"data": {"status": "degraded", "components": components}}
     components.append({"name": "store", "status": "operational"})
@@ -62,10 +65,7 @@ async def status(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
                 "status": "operational",
                 "workerCount": len(members),
                 "lastSeenAt": iso(max(m.last_seen_at for m in members)),
-                "workers": [
-                    {"id": m.id, "host": m.host, "pid": m.pid, "version": m.version}
-                    for m in members
-                ],
+                "workers": [{"id": m.id, "version": m.version} for m in members],
             }
         )
     lagging = oldest_due is not None and now - oldest_due > DISPATCH_LAG_LIMIT
@@ -84,20 +84,26 @@ metrics_router = APIRouter(tags=["system"])
 
 
 @metrics_router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(store: StoreDep, clock: ClockDep) -> PlainTextResponse:
-    """The fleet's own figures in Prometheus text format."""
+async def metrics(auth: AuthDep, store: StoreDep, clock: ClockDep) -> PlainTextResponse:
+    """The organization's figures, and the fleet's live workers, in Prometheus text format.
+
+    Needs an API key (scrapers send it as a bearer token); counts are the key's
+    organization's.
+    """
     now = clock.now()
     async with store.transaction() as session:
         monitors = await session.execute(
-            select(Monitor.type, Monitor.is_active, func.count()).group_by(
-                Monitor.type, Monitor.is_active
-            )
+            select(Monitor.type, Monitor.is_active, func.count())
+            .where(Monitor.org_id == auth.org_id)
+            .group_by(Monitor.type, Monitor.is_active)
         )
         active_incidents = await session.scalar(
-            select(func.count()).where(Incident.is_active.is_(True))
+            select(func.count()).where(Incident.is_active.is_(True), Incident.org_id == auth.org_id)
         )
         outbox = await session.execute(
-            select(AlertOutbox.status, func.count()).group_by(AlertOutbox.status)
+            select(AlertOutbox.status, func.count())
+            .where(AlertOutbox.org_id == auth.org_id)
+            .group_by(AlertOutbox.status)
         )
         workers = await live_regions(session, now=now)
     lines = [

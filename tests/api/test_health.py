@@ -30,7 +30,9 @@ async def test_readyz_answers_when_the_store_does(client: httpx.AsyncClient) -> 
 async def test_readyz_is_503_when_the_store_is_unreachable(
     tmp_path: Path, clock: FrozenClock, settings: Settings
 ) -> None:
-    broken = Store(f"sqlite:///{tmp_path}/missing-dir/vigil.db")
+    # Nothing listens on port 1. (An unopenable SQLite file would also do, but
+    # aiosqlite's connection thread can outlive the test's event loop and fail later.)
+    broken = Store("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
     app = create_app(settings, store=broken, clock=clock)
     try:
         async with httpx.AsyncClient(

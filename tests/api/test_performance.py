@@ -149,7 +149,8 @@ async def test_metrics_are_prometheus_text(
         await register_worker(
             session, "w1", region="eu-west-1", host="h", pid=1, version="0.1.0", now=clock.now()
         )
-    r = await client.get("/metrics")
+    assert (await client.get("/metrics")).status_code == 401
+    r = await client.get("/metrics", headers=tenant.headers)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
     lines = r.text.splitlines()
