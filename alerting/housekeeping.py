@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.evaluator import down_event
@@ -14,7 +14,7 @@ from alerting.outbox import channels_for, enqueue
 from store.clock import SystemClock
 from store.db import Store
 from store.maintenance import in_maintenance
-from store.models import Incident, Monitor
+from store.models import Artifact, IdempotencyKey, Incident, Monitor
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,19 @@ async def send_reminders(session: AsyncSession, *, now: datetime) -> int:
     return sent
 
 
+IDEMPOTENCY_KEEP = timedelta(hours=24)
+ARTIFACT_KEEP = timedelta(days=30)
+
+
+async def purge_expired(session: AsyncSession, *, now: datetime) -> tuple[int, int]:
+    """Forget idempotency keys after 24 h and screenshots after 30 days."""
+    keys = await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < now - IDEMPOTENCY_KEEP)
+    )
+    shots = await session.execute(delete(Artifact).where(Artifact.created_at < now - ARTIFACT_KEEP))
+    return int(getattr(keys, "rowcount", 0) or 0), int(getattr(shots, "rowcount", 0) or 0)
+
+
 async def run_alert_duties(store: Store, *, now: datetime | None = None) -> tuple[int, int]:
     """One pass of the periodic duties; returns (maintenance alerts, reminders) queued."""
     now = now or SystemClock().now()
@@ -86,4 +99,6 @@ async def run_alert_duties(store: Store, *, now: datetime | None = None) -> tupl
         released = await release_maintenance_alerts(session, now=now)
     async with store.transaction() as session:
         reminded = await send_reminders(session, now=now)
+    async with store.transaction() as session:
+        await purge_expired(session, now=now)
     return released, reminded

@@ -28,6 +28,9 @@ from store.schedules import SCHEDULED_TYPES
 # Time a run may take past its own timeout before its lease lapses: result batching
 # (<= 1 s), a slow database, a busy event loop.
 LEASE_MARGIN_S = 5.0
+# Browser checks wait for a browser slot first and take a failure screenshot last;
+# the runner allows them this long past their timeout, and their lease covers it.
+BROWSER_MARGIN_S = 12.0
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,9 @@ async def claim_due(
             org_id=org_id,
         )
         due_at = utc(next_run_at)
-        lease_until = lease_for(due_at, timeout_s, now=now)
+        # A browser check may run past its timeout by the runner's browser margin.
+        margin = BROWSER_MARGIN_S if mtype == "BROWSER" else 0.0
+        lease_until = lease_for(due_at, timeout_s + margin, now=now)
         claimed.append(ClaimedRun(spec, region, due_at, lease_until))
         params.append(
             {

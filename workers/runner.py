@@ -16,14 +16,12 @@ from urllib.parse import urlsplit
 from checks.base import CheckContext, CheckFn, CheckResult, MonitorSpec
 from checks.registry import check_for
 from store.results import RecordedResult
-from workers.claim import ClaimedRun
+from workers.claim import BROWSER_MARGIN_S, ClaimedRun
 
 log = logging.getLogger(__name__)
 
 # Past its own timeout, a check gets this long to return before the runner stops it.
 TIMEOUT_MARGIN_S = 2.0
-# Browser checks wait for a browser slot first and take a failure screenshot last.
-BROWSER_MARGIN_S = 12.0
 SaveArtifact = Callable[[str, bytes], Awaitable[str]]
 
 

@@ -7,14 +7,15 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select
 
-from alerting.housekeeping import release_maintenance_alerts, send_reminders
+from alerting.housekeeping import purge_expired, release_maintenance_alerts, send_reminders
 from api.main import create_app
+from store.artifacts import save_artifact
 from store.base import new_id
 from store.clock import FrozenClock
 from store.config import Settings
 from store.db import Store
+from store.models import Artifact, IdempotencyKey, MaintenanceWindow, MonitorSchedule
 from store.models import CheckResult as CheckResultRow
-from store.models import MaintenanceWindow, MonitorSchedule
 from store.orgs import create_org
 from tests.alerting.helpers import (
     incidents,
@@ -287,3 +288,28 @@ async def test_results_with_nul_characters_are_written(store: Store, clock: Froz
     assert row is not None
     assert row.error == "Expected 'OK', got 'x\ufffdy'"
     assert row.details == {"reply": "x\ufffdy", "list": ["\ufffd"]}
+
+
+async def test_expired_idempotency_keys_and_old_screenshots_are_purged(
+    store: Store, clock: FrozenClock
+) -> None:
+    org = await make_org(store, clock)
+    monitor = await make_monitor(store, clock, org)
+    old = await save_artifact(
+        store, monitor_id=monitor.id, name="a.png", data=b"x", now=clock.now()
+    )
+    async with store.transaction() as session:
+        session.add(
+            IdempotencyKey(api_key_id="key_1", key="k", request_hash="h", created_at=clock.now())
+        )
+    clock.advance(25 * 3600)
+    new = await save_artifact(
+        store, monitor_id=monitor.id, name="b.png", data=b"y", now=clock.now()
+    )
+    async with store.transaction() as session:
+        assert await purge_expired(session, now=clock.now()) == (1, 0)
+    clock.advance(30 * 86400 - 25 * 3600 + 1)
+    async with store.transaction() as session:
+        assert await purge_expired(session, now=clock.now()) == (0, 1)
+        left = list(await session.scalars(select(Artifact.id)))
+    assert left == [new] and old != new
