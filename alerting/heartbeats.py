@@ -158,6 +158,7 @@ async def _record_full(
         if not monitor.is_active:
             return "paused", None
         known = _Known(monitor.id, monitor.interval_s, dict(monitor.config), monitor.updated_at)
+        schedule.last_ping_at = now
         if ping.kind == "start":
             schedule.run_started_at = now
             return "started", known
@@ -181,7 +182,7 @@ _STEADY_PG = """
 WITH bumped AS (
     UPDATE monitor_schedules
     SET consecutive_successes = consecutive_successes + 1, consecutive_failures = 0,
-        last_checked_at = %(now)s, next_run_at = %(deadline)s
+        last_checked_at = %(now)s, last_ping_at = %(now)s, next_run_at = %(deadline)s
     WHERE monitor_id = %(mid)s AND region = %(region)s AND last_status = 'UP'
       AND run_started_at IS NULL
       AND EXISTS (SELECT 1 FROM monitors
@@ -239,6 +240,7 @@ async def _record_steady(
                 consecutive_successes=MonitorSchedule.consecutive_successes + 1,
                 consecutive_failures=0,
                 last_checked_at=now,
+                last_ping_at=now,
                 next_run_at=next_deadline,
             )
             .returning(MonitorSchedule.monitor_id)
@@ -286,7 +288,7 @@ async def sweep_missed(store: Store, *, clock: Clock, limit: int = 200) -> int:
         items = []
         for schedule, monitor in (await session.execute(query)).all():
             expected = schedule.next_run_at - timedelta(seconds=grace_s(monitor.config))
-            cause = missed_cause(schedule.last_checked_at, expected, monitor.created_at)
+            cause = missed_cause(schedule.last_ping_at, expected, monitor.created_at)
             # The next deadline counts on from now, not from the missed one: a long
             # silence is one failure per expected ping, not a burst of catch-up.
             after = max(expected, now - timedelta(seconds=grace_s(monitor.config)))

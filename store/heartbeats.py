@@ -42,4 +42,4 @@ async def sync_heartbeat(session: AsyncSession, monitor: Monitor, *, now: dateti
         )
         return
     # Settings may have changed: the deadline counts from the last ping.
-    row.next_run_at = deadline(monitor.config, monitor.interval_s, row.last_checked_at or now)
+    row.next_run_at = deadline(monitor.config, monitor.interval_s, row.last_ping_at or now)

@@ -125,8 +125,10 @@ class MonitorSchedule(Base):
     consecutive_successes: Mapped[int] = mapped_column(Integer, default=0)
     last_status: Mapped[str | None] = mapped_column(String(16))
     last_checked_at: Mapped[datetime | None]
-    # HEARTBEAT: when the job in progress said /start (for its duration).
+    # HEARTBEAT: when the job in progress said /start (for its duration), and when
+    # the last ping of any kind came (missed-deadline results do not count).
     run_started_at: Mapped[datetime | None]
+    last_ping_at: Mapped[datetime | None]
 
 
 class CheckResult(Base):

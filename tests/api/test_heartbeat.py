@@ -235,3 +235,19 @@ async def test_ping_log_with_nul_bytes_is_kept(client: httpx.AsyncClient, tenant
         await client.get(f"/api/monitors/{hb['id']}/checks", headers=tenant.headers)
     ).json()["data"]
     assert check["details"]["log"] == "bad\ufffdbyte"
+
+
+async def test_repeated_misses_count_from_the_last_real_ping(
+    client: httpx.AsyncClient, tenant: Tenant, store: Store, clock: FrozenClock
+) -> None:
+    hb = await _create(client, tenant, config={"grace": 60})
+    pinged = clock.now()
+    await client.get(f"/api/heartbeat/{hb['heartbeatToken']}")
+    for _ in range(2):
+        clock.advance(3600 + 61)
+        assert await sweep_missed(store, clock=clock) == 1
+    checks = (await client.get(f"/api/monitors/{hb['id']}/checks", headers=tenant.headers)).json()
+    since = pinged.strftime("%Y-%m-%d %H:%M:%S")
+    errors = [c["error"] for c in checks["data"][:2]]
+    assert len(errors) == 2
+    assert all(e.startswith(f"No ping received since {since} UTC;") for e in errors), errors
