@@ -33,8 +33,9 @@ import asyncio
 import json
 import ssl
 from dataclasses import dataclass, field
-from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.servers.stream import StreamServer
 
 _REASONS = {
     200: "OK",
@@ -74,28 +75,19 @@ class Reply:
     hang_up: bool = False  # close the connection without answering
 
 
-class HttpServer:
+class HttpServer(StreamServer):
     """HTTP/1.1 (HTTPS with ``ssl_context``) on an ephemeral port of ``host``."""
 
     def __init__(self, *, ssl_context: ssl.SSLContext | None = None, host: str = "127.0.0.1"):
-        self.host = host
-        self.ssl_context = ssl_context
+        super().__init__(host=host, ssl_context=ssl_context)
         self.requests: list[RecordedRequest] = []
         self.sni_names: list[str | None] = []
         self._routes: dict[str, Reply] = {}
-        self._server: asyncio.Server | None = None
-        self._port = 0  # kept after stopping, for assertions about the run
-        self._handlers: set[asyncio.Task[None]] = set()
         if ssl_context is not None:
             ssl_context.sni_callback = self._record_sni
 
     def _record_sni(self, _obj: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
         self.sni_names.append(name)
-
-    @property
-    def port(self) -> int:
-        assert self._port, "start the server first (async with HttpServer())"
-        return self._port
 
     @property
     def base_url(self) -> str:
@@ -114,41 +106,11 @@ class HttpServer:
         """Serve ``Reply(**reply)`` at ``path`` (exact match, query ignored)."""
         self._routes[path] = Reply(**reply)  # type: ignore[arg-type]
 
-    async def __aenter__(self) -> HttpServer:
-        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self.ssl_context)
-        self._port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._handlers):
-            task.cancel()
-        if self._handlers:
-            await asyncio.gather(*self._handlers, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        try:
-            request = await _read_request(reader)
-            if request is not None:
-                self.requests.append(request)
-                await _send(writer, self._reply_for(request))
-        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
-            pass
-        except asyncio.CancelledError:
-            pass  # the server is shutting down; the handler just ends
-        finally:
-            self._handlers.discard(task)
-            writer.close()
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await _read_request(reader)
+        if request is not None:
+            self.requests.append(request)
+            await _send(writer, self._reply_for(request))
 
     def _reply_for(self, request: RecordedRequest) -> Reply:
         parts = urlsplit(request.path)

@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Iterator, Mapping
-from types import TracebackType
+
+from tests.servers.stream import StreamServer
 
 
-class TcpServer:
+class TcpServer(StreamServer):
     """Sends ``banner`` on connect (after ``banner_delay_s``), then answers each line
     starting with a key of ``replies`` with its value; ``hang_up`` closes right after
     the banner."""
@@ -29,66 +30,30 @@ class TcpServer:
         hang_up: bool = False,
         host: str = "127.0.0.1",
     ) -> None:
+        super().__init__(host=host)
         self.hang_up = hang_up
-        self.host = host
         self.banner = banner
         self.banner_delay_s = banner_delay_s
         self.replies = dict(replies or {})
         self.received: list[bytes] = []
-        self._server: asyncio.Server | None = None
-        self._port = 0  # kept after stopping, for assertions about the run
-        self._handlers: set[asyncio.Task[None]] = set()
-
-    @property
-    def port(self) -> int:
-        assert self._port, "start the server first (async with TcpServer())"
-        return self._port
 
     def url(self, host: str | None = None) -> str:
         return f"tcp://{host or self.host}:{self.port}"
 
-    async def __aenter__(self) -> TcpServer:
-        self._server = await asyncio.start_server(self._serve, self.host, 0)
-        self._port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._handlers):
-            task.cancel()
-        if self._handlers:
-            await asyncio.gather(*self._handlers, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        try:
-            if self.banner_delay_s:
-                await asyncio.sleep(self.banner_delay_s)  # the slow server under test
-            if self.banner:
-                writer.write(self.banner)
-                await writer.drain()
-            if self.hang_up:
-                return
-            while line := await reader.readline():
-                self.received.append(line)
-                for prefix, reply in self.replies.items():
-                    if line.startswith(prefix):
-                        writer.write(reply)
-                        await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass  # the client left, or the server is shutting down
-        finally:
-            self._handlers.discard(task)
-            writer.close()
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.banner_delay_s:
+            await asyncio.sleep(self.banner_delay_s)  # the slow server under test
+        if self.banner:
+            writer.write(self.banner)
+            await writer.drain()
+        if self.hang_up:
+            return
+        while line := await reader.readline():
+            self.received.append(line)
+            for prefix, reply in self.replies.items():
+                if line.startswith(prefix):
+                    writer.write(reply)
+                    await writer.drain()
 
 
 @contextlib.contextmanager
