@@ -160,6 +160,17 @@ async def test_killed_workers_monitors_are_taken_over_after_its_leases_expire(
                 doomed_id = await s.scalar(
                     select(WorkerRow.id).where(WorkerRow.pid == doomed.proc.pid)
                 )
+
+            async def doomed_holds_leases() -> bool:
+                # Its peer may have claimed every due row at this instant: kill the
+                # worker while it holds work, which is the case under test.
+                async with store.sessions() as s:
+                    held = await s.scalar(
+                        select(func.count()).where(MonitorSchedule.leased_by == doomed_id)
+                    )
+                return bool(held)
+
+            await _wait_until(doomed_holds_leases, within_s=20, what="leases held by the worker")
             doomed.proc.kill()
             assert await doomed.exit_code(within_s=5) == -signal.SIGKILL
             killed_at = datetime.now(UTC)
