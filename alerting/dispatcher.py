@@ -28,6 +28,7 @@ from alerting.outbox import event_from_json
 from store.clock import Clock, SystemClock
 from store.config import Settings
 from store.db import Store
+from store.logcontext import bound
 from store.models import AlertAttempt, AlertChannel, AlertOutbox
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,10 @@ def delivery_context(settings: Settings) -> DeliveryContext:
         smtp_starttls=settings.smtp_starttls,
         pagerduty_events_url=settings.pagerduty_events_url,
     )
+
+
+def _str_or_none(value: object) -> str | None:
+    return str(value) if value else None
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,14 @@ class Dispatcher:
 
     async def deliver(self, item: Claimed) -> Delivery:
         """Deliver one claimed row and record the attempt and the row's new state."""
+        with bound(
+            alertEventId=str(item.payload.get("id") or ""),
+            incidentId=_str_or_none(item.payload.get("incidentId")),
+            monitorId=_str_or_none(item.payload.get("monitorId")),
+        ):
+            return await self._deliver(item)
+
+    async def _deliver(self, item: Claimed) -> Delivery:
         started = time.perf_counter()
         if item.channel is None:
             result = Delivery(ok=False, permanent=True, error="The channel is disabled")

@@ -252,7 +252,13 @@ class Evaluator:
         )
         session.add(incident)
         await session.flush()
-        log.info("incident %s opened for monitor %s: %s", incident.id, monitor.id, incident.cause)
+        log.info(
+            "incident %s opened for monitor %s: %s",
+            incident.id,
+            monitor.id,
+            incident.cause,
+            extra={"incidentId": incident.id, "monitorId": monitor.id},
+        )
         if not quiet:
             event = down_event(monitor, incident, now=now)
             channels = await channels_for(session, monitor)
@@ -271,7 +277,12 @@ class Evaluator:
         incident.resolved_at = recovered[-1].checked_at if recovered else now
         incident.is_active = False
         await session.flush()
-        log.info("incident %s of monitor %s resolved", incident.id, monitor.id)
+        log.info(
+            "incident %s of monitor %s resolved",
+            incident.id,
+            monitor.id,
+            extra={"incidentId": incident.id, "monitorId": monitor.id},
+        )
         # Only those who were told it is down hear that it is up again.
         if incident.down_alerted_at is not None:
             event = incident_event(monitor, incident, "monitor.up", now=now)

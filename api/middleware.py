@@ -9,6 +9,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from store.logcontext import bound
+
 log = logging.getLogger("vigil.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
 
@@ -48,7 +50,8 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            with bound(requestId=rid):
+                await self.app(scope, receive, send_with_headers)
         finally:
             log.info(
                 "%s %s %s %.1fms [%s]",
@@ -57,4 +60,5 @@ class RequestContextMiddleware:
                 status,
                 (time.perf_counter() - started) * 1000,
                 rid,
+                extra={"requestId": rid},
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,8 @@ class Settings(BaseSettings):
     bootstrap_key: str | None = None
     demo_monitor: bool = True
     log_level: str = "info"
+    # "text" for people, "json" for log shippers (one object per line).
+    log_format: Literal["text", "json"] = "text"
     worker_concurrency: int = 256
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

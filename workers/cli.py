@@ -37,11 +37,9 @@ def _run(main: Coroutine[Any, Any, T]) -> T:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    from workers.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:

@@ -69,6 +69,8 @@ async def serve(
                 host=settings.host,
                 port=settings.port,
                 log_level=settings.log_level,
+                # uvicorn's lines go through the process's handler (text or JSON).
+                log_config=None,
                 access_log=False,
             )
             uv = uvicorn.Server(config)

@@ -8,6 +8,7 @@ exact slot, so lateness does not depend on the tick.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import secrets
@@ -25,6 +26,7 @@ from store.artifacts import saver_for
 from store.clock import Clock, SystemClock
 from store.config import Settings
 from store.db import Store
+from store.logcontext import bind_ids
 from store.results import OnBatch, RecordedResult
 from store.workers_registry import (
     HEARTBEAT_EVERY_S,
@@ -35,6 +37,7 @@ from store.workers_registry import (
 )
 from workers.claim import ClaimedRun, claim_due, release
 from workers.context import build_context
+from workers.logs import configure_logging
 from workers.results import ResultWriter
 from workers.runner import Runner
 
@@ -131,7 +134,10 @@ class Worker:
         scheduler.add_job(self.claim, "interval", seconds=self.claim_every_s, **common)
         scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_EVERY_S, **common)
         scheduler.add_job(self._prune, "interval", seconds=self.prune_every_s, **common)
-        scheduler.start()
+        # Jobs run in a context naming this worker (several may share a process).
+        context = contextvars.copy_context()
+        context.run(bind_ids, workerId=self.id)
+        context.run(scheduler.start)
         self._scheduler = scheduler
         await self.claim()
         log.info("worker %s started for region %s", self.id, self.region)
@@ -174,7 +180,12 @@ class Worker:
 
     def _begin(self, key: RunKey) -> None:
         run, _ = self._timers.pop(key)
-        task = asyncio.create_task(self._execute(key, run))
+        # The check's log lines name this worker, the monitor and the slot.
+        context = contextvars.copy_context()
+        context.run(
+            bind_ids, workerId=self.id, monitorId=run.monitor.id, checkSlot=run.due_at.isoformat()
+        )
+        task = asyncio.create_task(self._execute(key, run), context=context)
         self._tasks[key] = (run, task)
 
     async def _execute(self, key: RunKey, run: ClaimedRun) -> None:
@@ -250,18 +261,6 @@ class Worker:
         )
 
 
-def _configure_logging(level: str) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-    # httpx logs every request at INFO: thousands of lines a second from a worker.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    # A claim tick that overruns the next is skipped by design (the next one claims).
-    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
-
-
 async def _close_browser() -> None:
     """Close the browser this process launched for BROWSER checks, if it launched one."""
     browser = sys.modules.get("checks.browser")
@@ -271,7 +270,7 @@ async def _close_browser() -> None:
 
 async def serve_worker(settings: Settings, *, region: str, concurrency: int) -> None:
     """Run one worker until SIGTERM or SIGINT, then stop it cleanly and return."""
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     store = Store(settings.database_url)
     clock = SystemClock()
     worker = Worker(
