@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
@@ -119,6 +120,20 @@ def _cmd_list_workers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    from store.fleet_status import render
+    from workers.status import status_from_api, status_from_store
+
+    if args.url:
+        if not args.key:
+            raise UserError("--url needs --key (or VIGIL_API_KEY): an API key of the deployment")
+        snapshot = asyncio.run(status_from_api(args.url, args.key))
+    else:
+        snapshot = asyncio.run(status_from_store(_settings(args)))
+    print(render(snapshot))
+    return 0
+
+
 def _serving(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="address to listen on (env VIGIL_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (env VIGIL_PORT, default 8080)")
@@ -147,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("dispatcher", help="deliver queued alerts (any number may run)")
     p.set_defaults(fn=_cmd_dispatcher)
+
+    p = sub.add_parser(
+        "status", help="regions, workers, lateness, pending checks, alert backlog, monitors down"
+    )
+    p.add_argument("--url", help="read a remote deployment's API instead of the store")
+    p.add_argument("--key", default=os.environ.get("VIGIL_API_KEY"), help="API key for --url")
+    p.set_defaults(fn=_cmd_status)
 
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(fn=_cmd_migrate)
