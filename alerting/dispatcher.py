@@ -18,20 +18,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from alerting.channels.base import ChannelSpec, Delivery, DeliveryContext
 from alerting.channels.registry import deliver_via
 from alerting.outbox import event_from_json
-from store.clock import Clock, SystemClock
+from store.clock import Clock, SystemClock, utc
 from store.config import Settings
 from store.db import Store
 from store.logcontext import bound
 from store.models import AlertAttempt, AlertChannel, AlertOutbox
+from telemetry.metrics import ALERT_ATTEMPTS, ALERT_OLDEST_PENDING, ALERT_OUTBOX, outcome_of
 
 log = logging.getLogger(__name__)
+# How often the outbox gauges are re-counted (one grouped query).
+GAUGES_EVERY_S = 5.0
 _EARLIER = aliased(AlertOutbox)
 
 
@@ -185,6 +188,10 @@ class Dispatcher:
         else:
             delay = timedelta(seconds=self.policy.delay_s(attempts))
             values.update(next_attempt_at=now + delay, last_error=result.error)
+        outcome = outcome_of(
+            ok=result.ok, permanent=result.permanent, final=attempts >= self.policy.max_attempts
+        )
+        ALERT_ATTEMPTS.labels(item.channel.type if item.channel else "disabled", outcome).inc()
         async with self.store.transaction() as session:
             session.add(
                 AlertAttempt(
@@ -207,9 +214,28 @@ class Dispatcher:
             await asyncio.gather(*(self.deliver(c) for c in claimed))
         return len(claimed)
 
+    async def refresh_gauges(self) -> None:
+        """Outbox depth by status and the oldest undelivered alert's age, for /metrics."""
+        now = self.clock.now()
+        async with self.store.transaction() as session:
+            rows = await session.execute(
+                select(AlertOutbox.status, func.count(), func.min(AlertOutbox.created_at)).group_by(
+                    AlertOutbox.status
+                )
+            )
+            by_status = {status: (n, oldest) for status, n, oldest in rows}
+        for status in ("pending", "delivered", "failed"):
+            ALERT_OUTBOX.labels(status).set(by_status.get(status, (0, None))[0])
+        oldest = by_status.get("pending", (0, None))[1]
+        ALERT_OLDEST_PENDING.set((now - utc(oldest)).total_seconds() if oldest else 0.0)
+
     async def _loop(self) -> None:
+        gauges_at = 0.0
         while not self._stopping.is_set():
             try:
+                if time.monotonic() - gauges_at >= GAUGES_EVERY_S:
+                    gauges_at = time.monotonic()
+                    await self.refresh_gauges()
                 if await self.run_once():
                     continue
             except Exception:

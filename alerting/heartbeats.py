@@ -27,6 +27,7 @@ from store.heartbeats import HEARTBEAT_REGION
 from store.models import CheckResult as CheckResultRow
 from store.models import Incident, Monitor, MonitorSchedule
 from store.results import RecordedResult, record_results, without_nul
+from telemetry.metrics import HEARTBEAT_SWEEP_LAG
 
 MAX_LOG_BYTES = 10 * 1024
 PingKind = Literal["success", "start", "fail", "exit"]
@@ -307,6 +308,8 @@ async def sweep_missed(store: Store, *, clock: Clock, limit: int = 200) -> int:
                     next_run_at=deadline(monitor.config, monitor.interval_s, after),
                 )
             )
+        lag = (now - min(item.due_at for item in items)).total_seconds() if items else 0.0
+        HEARTBEAT_SWEEP_LAG.set(max(0.0, lag))
         if items:
             await record_results(session, items, on_batch=Evaluator(clock))
         return len(items)

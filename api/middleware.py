@@ -10,9 +10,21 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from store.logcontext import bound
+from telemetry.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 log = logging.getLogger("vigil.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
+
+
+def _route_of(scope: Scope) -> str:
+    """The route template (``/api/monitors/{monitor_id}``): a bounded metric label."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path
+    if scope["path"].startswith("/api/heartbeat/"):
+        return "/api/heartbeat/{token}"  # answered by the lane, ahead of routing
+    return "unmatched"
 
 
 class RequestContextMiddleware:
@@ -53,6 +65,10 @@ class RequestContextMiddleware:
             with bound(requestId=rid):
                 await self.app(scope, receive, send_with_headers)
         finally:
+            route = _route_of(scope)
+            took_s = time.perf_counter() - started
+            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            HTTP_DURATION.labels(scope["method"], route).observe(took_s)
             log.info(
                 "%s %s %s %.1fms [%s]",
                 scope["method"],

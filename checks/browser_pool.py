@@ -19,7 +19,8 @@ from playwright.async_api import Error, Playwright, async_playwright
 from checks.base import CheckContext, CheckResult, MonitorSpec
 from checks.browser_check import CLOSE_TIMEOUT_S, LaunchedBrowser, check_in_browser
 from checks.browser_process import find_browser_pid
-from checks.browser_steps import parse_steps, validate_config
+from checks.browser_steps import Step, parse_steps, validate_config
+from telemetry.metrics import BROWSER_SLOTS, BROWSERS_IN_USE
 
 # The machine may have no network: without these Chromium keeps dialing Google services.
 CHROMIUM_FLAGS = (
@@ -56,6 +57,7 @@ class BrowserPool:
             raise ValueError("max_concurrency must be at least 1")
         self.executable_path = executable_path or chromium_path()
         self._slots = asyncio.Semaphore(max_concurrency)
+        BROWSER_SLOTS.set(max_concurrency)
         self._launch_lock = asyncio.Lock()
         self._playwright: Playwright | None = None
         self._current: LaunchedBrowser | None = None
@@ -83,16 +85,25 @@ class BrowserPool:
             )
         steps = parse_steps(monitor.config, monitor.url)
         async with self._slots:
+            BROWSERS_IN_USE.inc()
             try:
-                launched = await self._browser()
-            except LaunchError as exc:
-                return CheckResult(
-                    status="DOWN",
-                    error=str(exc),
-                    details={"browserVersion": None},
-                    checked_at=ctx.clock.now(),
-                )
-            return await check_in_browser(launched, monitor, ctx, steps)
+                return await self._run_in_slot(monitor, ctx, steps)
+            finally:
+                BROWSERS_IN_USE.dec()
+
+    async def _run_in_slot(
+        self, monitor: MonitorSpec, ctx: CheckContext, steps: list[Step]
+    ) -> CheckResult:
+        try:
+            launched = await self._browser()
+        except LaunchError as exc:
+            return CheckResult(
+                status="DOWN",
+                error=str(exc),
+                details={"browserVersion": None},
+                checked_at=ctx.clock.now(),
+            )
+        return await check_in_browser(launched, monitor, ctx, steps)
 
     async def close(self) -> None:
         """Stop the browser and Playwright's driver; checks still running fail."""

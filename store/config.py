@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     # "text" for people, "json" for log shippers (one object per line).
     log_format: Literal["text", "json"] = "text"
     worker_concurrency: int = 256
+    # `vigil worker` and `vigil dispatcher` serve /metrics here when a port is set
+    # (`vigil run` and `vigil api` serve it on the API).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_user: str | None = None

@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {}
-    for name in ("host", "port", "database_url"):
+    for name in ("host", "port", "database_url", "metrics_port"):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
@@ -134,6 +134,14 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _metrics(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus /metrics on this port (VIGIL_METRICS_PORT; host VIGIL_METRICS_HOST)",
+    )
+
+
 def _serving(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="address to listen on (env VIGIL_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (env VIGIL_PORT, default 8080)")
@@ -158,9 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--concurrency", type=int, help="checks in flight at most (VIGIL_WORKER_CONCURRENCY, 256)"
     )
+    _metrics(p)
     p.set_defaults(fn=_cmd_worker)
 
     p = sub.add_parser("dispatcher", help="deliver queued alerts (any number may run)")
+    _metrics(p)
     p.set_defaults(fn=_cmd_dispatcher)
 
     p = sub.add_parser(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from store.db import Store
 from store.results import OnBatch, RecordedResult, record_results
+from telemetry.metrics import RESULT_BATCH, RESULT_WRITE, RESULT_WRITE_FAILURES
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +74,16 @@ class ResultWriter:
             while self._buffer:
                 batch = self._buffer[: self._batch_size]
                 del self._buffer[: len(batch)]
+                began = time.perf_counter()
                 try:
                     async with self._store.transaction() as session:
                         await record_results(session, batch, on_batch=self._on_batch)
                 except BaseException:
                     self._buffer[:0] = batch
+                    RESULT_WRITE_FAILURES.inc()
                     raise
+                RESULT_WRITE.observe(time.perf_counter() - began)
+                RESULT_BATCH.observe(len(batch))
                 self.written += len(batch)
 
     async def close(self) -> None:

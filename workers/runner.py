@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from checks.base import CheckContext, CheckFn, CheckResult, MonitorSpec
 from checks.registry import check_for
 from store.results import RecordedResult
+from telemetry.metrics import CHECK_DURATION, CHECK_LATENESS, CHECKS
 from workers.claim import BROWSER_MARGIN_S, ClaimedRun
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,11 @@ class Runner:
                 on_start()
             started_at = self.ctx.clock.now()
             result = await self._guarded(monitor)
+            took_s = (self.ctx.clock.now() - started_at).total_seconds()
         lateness_ms = (started_at - run.due_at).total_seconds() * 1000
+        CHECKS.labels(monitor.type, run.region, result.status).inc()
+        CHECK_DURATION.labels(monitor.type, run.region).observe(took_s)
+        CHECK_LATENESS.labels(run.region).observe(max(0.0, lateness_ms / 1000))
         details = dict(result.details)
         details["scheduledAt"] = run.due_at.isoformat()
         details["latenessMs"] = round(lateness_ms, 1)

@@ -20,6 +20,7 @@ from store.bootstrap import Bootstrapped, bootstrap
 from store.clock import SystemClock
 from store.config import Settings
 from store.db import Store
+from telemetry.serve import serve_metrics
 
 log = logging.getLogger("vigil")
 
@@ -51,6 +52,9 @@ async def serve(
     """Run the API, one worker per region and the dispatcher until SIGINT/SIGTERM."""
     from workers.worker import Worker
 
+    if not api:
+        # With the API, /metrics is one of its routes.
+        serve_metrics(settings.metrics_host, settings.metrics_port)
     store = Store(settings.database_url)
     clock = SystemClock()
     workers: list[Worker] = []

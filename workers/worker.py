@@ -15,6 +15,7 @@ import secrets
 import signal
 import socket
 import sys
+import time
 from datetime import datetime, timedelta
 from importlib import metadata
 
@@ -35,6 +36,8 @@ from store.workers_registry import (
     touch_worker,
     unregister_worker,
 )
+from telemetry.metrics import CHECKS_PENDING, CHECKS_RUNNING, CLAIM_BATCH, CLAIM_DURATION
+from telemetry.serve import serve_metrics
 from workers.claim import ClaimedRun, claim_due, release
 from workers.context import build_context
 from workers.logs import configure_logging
@@ -149,6 +152,7 @@ class Worker:
             while not self._stopping and self.pending < self._max_pending:
                 now = self.clock.now()
                 limit = min(self.claim_batch, self._max_pending - self.pending)
+                began = time.perf_counter()
                 try:
                     async with self.store.transaction() as session:
                         runs = await claim_due(
@@ -163,12 +167,16 @@ class Worker:
                 except Exception:
                     log.warning("claiming checks of region %s failed", self.region, exc_info=True)
                     break
+                CLAIM_DURATION.labels(self.region).observe(time.perf_counter() - began)
+                CLAIM_BATCH.labels(self.region).observe(len(runs))
                 for run in runs:
                     self._schedule(run)
                 claimed += len(runs)
                 log.debug("claimed %d runs in region %s", len(runs), self.region)
                 if len(runs) < limit:
                     break
+            CHECKS_PENDING.labels(self.region).set(len(self._timers))
+            CHECKS_RUNNING.labels(self.region).set(len(self._tasks))
         return claimed
 
     def _schedule(self, run: ClaimedRun) -> None:
@@ -271,6 +279,7 @@ async def _close_browser() -> None:
 async def serve_worker(settings: Settings, *, region: str, concurrency: int) -> None:
     """Run one worker until SIGTERM or SIGINT, then stop it cleanly and return."""
     configure_logging(settings.log_level, settings.log_format)
+    serve_metrics(settings.metrics_host, settings.metrics_port)
     store = Store(settings.database_url)
     clock = SystemClock()
     worker = Worker(

@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy import func, select, text
 
 from api.deps import AuthDep, ClockDep, StoreDep
@@ -120,4 +122,6 @@ async def metrics(auth: AuthDep, store: StoreDep, clock: ClockDep) -> PlainTextR
         "# TYPE vigil_workers gauge",
         *(f'vigil_workers{{region="{r.region}"}} {r.worker_count}' for r in workers),
     ]
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    # This process's own metrics (requests; in `vigil run` also checks and alerts).
+    own = generate_latest().decode()
+    return PlainTextResponse("\n".join(lines) + "\n" + own, media_type=CONTENT_TYPE_PLAIN_0_0_4)

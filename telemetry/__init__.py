@@ -1,0 +1,1 @@
+"""Process telemetry (Prometheus metrics); imported by every layer, importing none."""

@@ -1,0 +1,94 @@
+"""Every Prometheus metric a Vigil process exposes, defined once.
+
+Names follow Prometheus conventions: the ``vigil_`` prefix, base units (seconds,
+bytes), ``_total`` on counters. Labels stay bounded: check type, region, status,
+channel type, outcome, HTTP route template; never a monitor id. Each process serves
+the metrics of the parts it runs (``vigil run`` serves all of them on the API's
+``/metrics``; ``vigil worker`` and ``vigil dispatcher`` on ``--metrics-port``).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# Check durations: 5 ms to 60 s (a timed-out check lands in +Inf).
+_DURATIONS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# How late a check started after its slot: healthy is a few ms.
+_LATENESS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_BATCH = (1, 5, 10, 25, 50, 100, 200, 500)
+
+CHECKS = Counter(
+    "vigil_checks_total",
+    "Checks run, by monitor type, region and result.",
+    ["type", "region", "status"],
+)
+CHECK_DURATION = Histogram(
+    "vigil_check_duration_seconds",
+    "Time a check took, from its start to its verdict.",
+    ["type", "region"],
+    buckets=_DURATIONS,
+)
+CHECK_LATENESS = Histogram(
+    "vigil_check_lateness_seconds",
+    "How long after its scheduled slot a check started.",
+    ["region"],
+    buckets=_LATENESS,
+)
+CLAIM_BATCH = Histogram(
+    "vigil_claim_batch_size", "Checks claimed per claim query.", ["region"], buckets=_BATCH
+)
+CLAIM_DURATION = Histogram(
+    "vigil_claim_duration_seconds", "Time of one claim transaction.", ["region"], buckets=_DURATIONS
+)
+CHECKS_PENDING = Gauge(
+    "vigil_checks_pending", "Checks claimed by this process, waiting for their slot.", ["region"]
+)
+CHECKS_RUNNING = Gauge("vigil_checks_running", "Checks under way in this process.", ["region"])
+RESULT_BATCH = Histogram(
+    "vigil_result_batch_size", "Results written per store transaction.", buckets=_BATCH
+)
+RESULT_WRITE = Histogram(
+    "vigil_result_write_duration_seconds",
+    "Time of one result batch transaction (rows, streaks, incidents).",
+    buckets=_DURATIONS,
+)
+RESULT_WRITE_FAILURES = Counter(
+    "vigil_result_write_failures_total", "Result batches the store refused (kept and retried)."
+)
+ALERT_ATTEMPTS = Counter(
+    "vigil_alert_delivery_attempts_total",
+    "Alert delivery attempts, by channel type and outcome "
+    "(delivered, retry, failed: given up, rejected: refused for good).",
+    ["channel_type", "outcome"],
+)
+ALERT_OUTBOX = Gauge("vigil_alert_outbox", "Alert outbox rows by delivery status.", ["status"])
+ALERT_OLDEST_PENDING = Gauge(
+    "vigil_alert_outbox_oldest_pending_seconds",
+    "Age of the oldest alert not yet delivered (0 when none waits).",
+)
+BROWSERS_IN_USE = Gauge("vigil_browser_pages_in_use", "Browser checks holding a browser slot now.")
+BROWSER_SLOTS = Gauge("vigil_browser_slots", "Browser checks this process may run at once.")
+HEARTBEAT_SWEEP_LAG = Gauge(
+    "vigil_heartbeat_sweep_lag_seconds",
+    "How long past its deadline the oldest missed heartbeat was when the last sweep found it.",
+)
+HTTP_REQUESTS = Counter(
+    "vigil_http_requests_total",
+    "API requests, by method, route template and status code.",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "vigil_http_request_duration_seconds",
+    "API request latency, by method and route template.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+
+
+def outcome_of(*, ok: bool, permanent: bool, final: bool) -> str:
+    """The ``outcome`` label of one delivery attempt."""
+    if ok:
+        return "delivered"
+    if permanent:
+        return "rejected"
+    return "failed" if final else "retry"
