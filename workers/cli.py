@@ -42,6 +42,10 @@ def _logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # While the store is down: an overrunning duty is skipped by design, and the
+    # pool's reconnect attempts are summarised by store.outage instead.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
