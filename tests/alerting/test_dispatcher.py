@@ -240,3 +240,76 @@ async def test_recovery_waits_for_its_down_alert_to_be_delivered(
             clock.advance(30)
         got = await hooks.wait_for(3)
     assert [r.json()["type"] for r in got] == ["monitor.down", "monitor.down", "monitor.up"]
+
+
+async def test_stalled_delivery_is_taken_over_only_after_its_lease(
+    store: Store, clock: FrozenClock
+) -> None:
+    async with HttpReceiver(default=200) as hooks:
+        await _queue_down_alert(store, clock, hooks.url_for("/hook"))
+        stalled = Dispatcher(store, Settings(), clock=clock, lease_s=15)
+        peer = Dispatcher(store, Settings(), clock=clock, lease_s=15)
+        (held,) = await stalled.claim()  # claimed, then never finishes (a dead process)
+        leased_at = clock.now()
+        _, attempts = await _rows(store)
+        assert [a.outcome for a in attempts] == ["in_flight"]  # recorded when it starts
+
+        clock.set(leased_at + timedelta(seconds=15))  # the lease's last instant
+        assert await peer.claim() == []
+        clock.set(leased_at + timedelta(seconds=15, milliseconds=1))
+        assert await peer.run_once() == 1
+        (got,) = await hooks.wait_for(1)
+        _, attempts = await _rows(store)
+        assert [a.outcome for a in attempts] == ["interrupted", "delivered"]
+        assert "stopped before the channel answered" in (attempts[0].error or "")
+        # The stalled dispatcher wakes up late: its attempt keeps what really
+        # happened, but it cannot touch the row the peer now owns.
+        await stalled.deliver(held)
+        await hooks.wait_for(2)
+
+    (row,), attempts = await _rows(store)
+    assert row.status == "delivered" and row.attempts == 1
+    assert [a.outcome for a in attempts] == ["delivered", "delivered"]
+    assert got.header("X-Event-Id") == "evt_outage1"
+
+
+@pytest.mark.postgres_only
+async def test_two_dispatchers_share_the_outbox_with_one_attempt_in_flight_per_row(
+    store: Store, clock: FrozenClock
+) -> None:
+    async with HttpReceiver(default=Reply(status=200)) as hooks:
+        org = await make_org(store, clock)
+        channels = [
+            await make_channel(
+                store, clock, org, config={"url": hooks.url_for(f"/{i}"), "secret": SECRET}
+            )
+            for i in range(5)
+        ]
+        monitor = await make_monitor(store, clock, org)
+        for n in range(8):
+            event = AlertEvent(
+                id=f"evt_{n}",
+                type="monitor.down",
+                monitor_id=monitor.id,
+                monitor_name=monitor.name,
+                monitor_url=monitor.url,
+                occurred_at=clock.now(),
+            )
+            async with store.transaction() as session:
+                await enqueue(session, event, org_id=org, channel_ids=channels, now=clock.now())
+        first = Dispatcher(store, Settings(), clock=clock, batch=3)
+        second = Dispatcher(store, Settings(), clock=clock, batch=3)
+        claims = await asyncio.gather(*(d.claim() for d in (first, second) for _ in range(4)))
+        got = [c.row_id for batch in claims for c in batch]
+        assert len(got) == len(set(got)), "a row was claimed twice"
+        rows, attempts = await _rows(store)
+        in_flight = [a.outbox_id for a in attempts if a.outcome == "in_flight"]
+        assert sorted(in_flight) == sorted(got) and len(set(in_flight)) == len(in_flight)
+        await asyncio.gather(*(first.deliver(c) for batch in claims for c in batch))
+        while await first.run_once() + await second.run_once():
+            pass
+        received = await hooks.wait_for(40)
+    rows, attempts = await _rows(store)
+    assert {r.status for r in rows} == {"delivered"} and len(rows) == 40
+    assert len(attempts) == 40
+    assert len({(r.path, r.header("X-Event-Id")) for r in received}) == 40
