@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Table, and_, bindparam, exists, or_, select, update
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 _EARLIER = aliased(AlertOutbox)
 DOWN_TYPES = ("monitor.down", "heartbeat.missed")
 INTERRUPTED = "The dispatcher stopped before the channel answered; delivered again"
+
+# Channels end a retryable error with this promise; the last attempt must not.
+_RETRY_PROMISE = re.compile(r"[;,] will retry\b")
 
 __all__ = ["Claimed", "Dispatcher", "RetryPolicy", "delivery_context"]
 
@@ -246,6 +250,7 @@ class Dispatcher:
                     attempts, now=now, window_from=item.window_from
                 )
             if retry_at is None:
+                result = replace(result, error=_RETRY_PROMISE.sub("", result.error or ""))
                 values.update(status="failed", failed_at=now, last_error=result.error)
             else:
                 values.update(next_attempt_at=retry_at, last_error=result.error)
