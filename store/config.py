@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     alert_retry_window_s: float = 86_400.0
     channel_notice_after_s: float = 600.0
     housekeeping_every_s: float = 5.0
-    # The channels' 10 s timeout plus a margin; renewed every third while delivering.
-    dispatch_lease_s: float = 15.0
+    # The channels' 10 s timeout plus a 2 s margin; renewed every third while delivering,
+    # so a dead dispatcher's delivery is taken over 8-12 s after it died.
+    dispatch_lease_s: float = 12.0
 
     @cached_property
     def regions(self) -> list[str]:
