@@ -1,10 +1,16 @@
 """The dispatcher: claims due outbox rows, delivers them, retries with backoff.
 
-A row is claimed by setting a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
-any number of dispatchers share the outbox). It is marked delivered only after the
-channel accepted it; a dispatcher killed mid-delivery leaves the lease to lapse and
-the row is delivered again (at least once; the event id lets receivers
-de-duplicate). Every attempt is recorded in ``alert_attempts``.
+A row is claimed by setting a short lease (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so any number of dispatchers share the outbox) and writing its attempt
+(``in_flight``) in the same transaction. The lease is renewed while the channel
+works; a dispatcher killed mid-delivery stops renewing, and within ``lease_s`` a
+peer (or the restarted process) takes the row over, marks the attempt
+``interrupted`` and delivers again with the same event id (at least once;
+receivers de-duplicate on it). The retry schedule and the dead letter are in
+``alerting.retry``.
+
+An incident's alerts reach a channel in order: a reminder or RECOVERED waits
+while its DOWN is pending; when the DOWN was dead-lettered the RECOVERED says so.
 """
 
 from __future__ import annotations
@@ -12,44 +18,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
+import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from alerting.channels.base import ChannelSpec, Delivery, DeliveryContext
 from alerting.channels.registry import deliver_via
+from alerting.messages import format_duration
+from alerting.notices import notify_failing
 from alerting.outbox import event_from_json
+from alerting.retry import RetryPolicy
+from store.channel_health import note_failure, note_success
 from store.clock import Clock, SystemClock, utc
 from store.config import Settings
 from store.db import Store
 from store.logcontext import bound
 from store.models import AlertAttempt, AlertChannel, AlertOutbox
+from store.outage import OutageLog
 from telemetry.metrics import ALERT_ATTEMPTS, ALERT_OLDEST_PENDING, ALERT_OUTBOX, outcome_of
 
 log = logging.getLogger(__name__)
 # How often the outbox gauges are re-counted (one grouped query).
 GAUGES_EVERY_S = 5.0
 _EARLIER = aliased(AlertOutbox)
+DOWN_TYPES = ("monitor.down", "heartbeat.missed")
+INTERRUPTED = "The dispatcher stopped before the channel answered; delivered again"
 
+# Channels end a retryable error with this promise; the last attempt must not.
+_RETRY_PROMISE = re.compile(r"[;,] will retry\b")
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter; ``max_attempts`` counts the first try."""
-
-    base_s: float = 10.0
-    cap_s: float = 900.0
-    max_attempts: int = 6
-
-    def delay_s(self, attempts: int) -> float:
-        """Wait before the next try after ``attempts`` failed ones (jitter 50-150 %)."""
-        raw = min(self.cap_s, self.base_s * 2 ** (attempts - 1))
-        return float(raw * random.uniform(0.5, 1.5))
+__all__ = ["Claimed", "Dispatcher", "RetryPolicy", "delivery_context"]
 
 
 def delivery_context(settings: Settings) -> DeliveryContext:
@@ -68,12 +72,25 @@ def _str_or_none(value: object) -> str | None:
     return str(value) if value else None
 
 
+def policy_from(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        base_s=settings.alert_retry_base_s,
+        cap_s=settings.alert_retry_cap_s,
+        window_s=settings.alert_retry_window_s,
+    )
+
+
 @dataclass(frozen=True)
 class Claimed:
     row_id: str
+    attempt_id: int
     attempts: int
     payload: dict[str, object]
     channel: ChannelSpec | None
+    channel_name: str
+    org_id: str
+    event_type: str
+    window_from: datetime
 
 
 class Dispatcher:
@@ -86,22 +103,25 @@ class Dispatcher:
         *,
         clock: Clock | None = None,
         policy: RetryPolicy | None = None,
-        lease_s: float = 60.0,
+        lease_s: float | None = None,
         batch: int = 20,
         poll_s: float = 0.5,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
-        self.policy = policy or RetryPolicy(base_s=settings.alert_retry_base_s)
+        self.policy = policy or policy_from(settings)
         self.ctx = delivery_context(settings)
-        self.lease_s = lease_s
+        # A channel answers within its timeout; the margin covers a slow commit.
+        self.lease_s = lease_s if lease_s is not None else settings.dispatch_lease_s
+        self.notice_after_s = settings.channel_notice_after_s
         self.batch = batch
         self.poll_s = poll_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._outage = OutageLog(log, "dispatcher")
 
     async def claim(self) -> list[Claimed]:
-        """Lease up to ``batch`` due rows."""
+        """Lease up to ``batch`` due rows and write their attempts (in flight)."""
         now = self.clock.now()
         async with self.store.transaction() as session:
             due = (
@@ -127,18 +147,41 @@ class Dispatcher:
             ids = list(await session.scalars(due))
             if not ids:
                 return []
+            # Attempts still in flight belong to a dispatcher whose lease lapsed.
             await session.execute(
-                update(AlertOutbox)
-                .where(AlertOutbox.id.in_(ids))
-                .values(lease_until=now + timedelta(seconds=self.lease_s))
+                update(AlertAttempt)
+                .where(AlertAttempt.outbox_id.in_(ids), AlertAttempt.outcome == "in_flight")
+                .values(outcome="interrupted", finished_at=now, error=INTERRUPTED)
             )
-            return await self._load(session, ids)
+            attempts = {
+                row_id: AlertAttempt(
+                    outbox_id=row_id, attempted_at=now, ok=False, outcome="in_flight"
+                )
+                for row_id in ids
+            }
+            session.add_all(attempts.values())
+            await session.flush()
+            table: Table = AlertOutbox.__table__  # type: ignore[assignment]
+            await session.execute(
+                update(table)
+                .where(table.c.id == bindparam("row"))
+                .values(lease_until=bindparam("lease"), attempt_id=bindparam("attempt")),
+                [
+                    {
+                        "row": row_id,
+                        "lease": now + timedelta(seconds=self.lease_s),
+                        "attempt": a.id,
+                    }
+                    for row_id, a in attempts.items()
+                ],
+            )
+            return await self._load(session, {r: a.id for r, a in attempts.items()})
 
-    async def _load(self, session: AsyncSession, ids: Sequence[str]) -> list[Claimed]:
+    async def _load(self, session: AsyncSession, attempts: dict[str, int]) -> list[Claimed]:
         rows = await session.execute(
             select(AlertOutbox, AlertChannel)
             .join(AlertChannel, AlertChannel.id == AlertOutbox.channel_id)
-            .where(AlertOutbox.id.in_(ids))
+            .where(AlertOutbox.id.in_(attempts))
         )
         out = []
         for row, channel in rows:
@@ -149,8 +192,39 @@ class Dispatcher:
                 if channel.is_active
                 else None
             )
-            out.append(Claimed(row.id, row.attempts, dict(row.payload), spec))
+            payload = dict(row.payload)
+            if row.event_type == "monitor.up" and await self._down_undelivered(session, row):
+                payload["details"] = {**dict(payload.get("details") or {}), "downUndelivered": True}
+            out.append(
+                Claimed(
+                    row_id=row.id,
+                    attempt_id=attempts[row.id],
+                    attempts=row.attempts,
+                    payload=payload,
+                    channel=spec,
+                    channel_name=channel.name,
+                    org_id=row.org_id,
+                    event_type=row.event_type,
+                    window_from=utc(row.retry_from_at or row.created_at),
+                )
+            )
         return out
+
+    async def _down_undelivered(self, session: AsyncSession, row: AlertOutbox) -> bool:
+        """Whether this recovery's DOWN alert to the same channel was dead-lettered."""
+        if row.incident_id is None:
+            return False
+        failed = await session.scalar(
+            select(
+                exists().where(
+                    AlertOutbox.incident_id == row.incident_id,
+                    AlertOutbox.channel_id == row.channel_id,
+                    AlertOutbox.event_type.in_(DOWN_TYPES),
+                    AlertOutbox.status == "failed",
+                )
+            )
+        )
+        return bool(failed)
 
     async def deliver(self, item: Claimed) -> Delivery:
         """Deliver one claimed row and record the attempt and the row's new state."""
@@ -164,7 +238,11 @@ class Dispatcher:
     async def _deliver(self, item: Claimed) -> Delivery:
         started = time.perf_counter()
         if item.channel is None:
-            result = Delivery(ok=False, permanent=True, error="The channel is disabled")
+            result = Delivery(
+                ok=False,
+                permanent=True,
+                error="The channel is disabled; enable it, then retry this delivery",
+            )
         else:
             try:
                 result = await deliver_via(item.channel, event_from_json(item.payload), self.ctx)
@@ -177,41 +255,142 @@ class Dispatcher:
     async def _record(self, item: Claimed, result: Delivery, *, duration_ms: float) -> None:
         now = self.clock.now()
         attempts = item.attempts + 1
-        values: dict[str, object] = {"attempts": attempts, "lease_until": None}
+        values: dict[str, object] = {"attempts": attempts, "lease_until": None, "attempt_id": None}
+        outcome = "delivered" if result.ok else "failed"
+        retry_at = None
         if result.ok:
             values.update(status="delivered", delivered_at=now, last_error=None)
-        elif result.permanent or attempts >= self.policy.max_attempts:
-            values.update(status="failed", last_error=result.error)
-            log.warning(
-                "alert %s failed after %d attempts: %s", item.row_id, attempts, result.error
-            )
         else:
-            delay = timedelta(seconds=self.policy.delay_s(attempts))
-            values.update(next_attempt_at=now + delay, last_error=result.error)
-        outcome = outcome_of(
-            ok=result.ok, permanent=result.permanent, final=attempts >= self.policy.max_attempts
-        )
-        ALERT_ATTEMPTS.labels(item.channel.type if item.channel else "disabled", outcome).inc()
+            if not result.permanent:
+                retry_at = self.policy.next_attempt_at(
+                    attempts, now=now, window_from=item.window_from
+                )
+            if retry_at is None:
+                result = replace(result, error=_RETRY_PROMISE.sub("", result.error or ""))
+                values.update(status="failed", failed_at=now, last_error=result.error)
+            else:
+                values.update(next_attempt_at=retry_at, last_error=result.error)
+        ALERT_ATTEMPTS.labels(
+            item.channel.type if item.channel else "disabled",
+            outcome_of(ok=result.ok, permanent=result.permanent, final=retry_at is None),
+        ).inc()
         async with self.store.transaction() as session:
-            session.add(
-                AlertAttempt(
-                    outbox_id=item.row_id,
-                    attempted_at=now,
+            await session.execute(
+                update(AlertAttempt)
+                .where(AlertAttempt.id == item.attempt_id)
+                .values(
                     ok=result.ok,
+                    outcome=outcome,
                     status_code=result.status_code,
                     error=result.error,
                     duration_ms=duration_ms,
+                    finished_at=now,
                 )
             )
-            await session.execute(
-                update(AlertOutbox).where(AlertOutbox.id == item.row_id).values(**values)
+            done = await session.execute(
+                update(AlertOutbox)
+                .where(AlertOutbox.id == item.row_id, AlertOutbox.attempt_id == item.attempt_id)
+                .values(**values)
             )
+            if not getattr(done, "rowcount", 0):
+                log.warning(
+                    "alert %s: attempt %d outlived its lease and a peer took the row over; "
+                    "its outcome (%s) is kept in the attempt only",
+                    item.row_id,
+                    item.attempt_id,
+                    outcome,
+                )
+                return
+            await self._note_channel(session, item, result, now=now, dead=retry_at is None)
+        self._log_outcome(item, result, attempts=attempts, retry_at=retry_at, now=now)
+
+    async def _note_channel(
+        self, session: AsyncSession, item: Claimed, result: Delivery, *, now: datetime, dead: bool
+    ) -> None:
+        if item.channel is None:
+            return
+        if result.ok:
+            await note_success(session, item.channel.id)
+            return
+        health = await note_failure(
+            session, item.channel.id, org_id=item.org_id, error=result.error, now=now
+        )
+        await notify_failing(
+            session,
+            health,
+            channel_name=item.channel_name,
+            now=now,
+            dead_letter=dead,
+            after_s=self.notice_after_s,
+        )
+
+    def _log_outcome(
+        self,
+        item: Claimed,
+        result: Delivery,
+        *,
+        attempts: int,
+        retry_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        what = f"alert {item.row_id} ({item.event_type} to channel {item.channel_name})"
+        if result.ok:
+            if attempts > 1:
+                log.info("%s delivered on attempt %d", what, attempts)
+            return
+        if retry_at is not None:
+            log.info(
+                "%s: attempt %d failed (%s); next attempt at %s",
+                what,
+                attempts,
+                result.error,
+                retry_at.isoformat(timespec="seconds"),
+            )
+            return
+        reason = (
+            "rejected, not retried"
+            if result.permanent
+            else f"given up after {attempts} attempts over "
+            f"{format_duration((now - item.window_from).total_seconds())}"
+        )
+        log.warning(
+            "%s NOT delivered: %s (%s); it stays in the delivery log as failed, "
+            "resend it with POST /api/alert-deliveries/%s/retry",
+            what,
+            reason,
+            result.error,
+            item.row_id,
+        )
+
+    async def _renew(self, items: Sequence[Claimed]) -> None:
+        """Extend the leases of rows in hand every third of a lease, while they last."""
+        ids = [i.attempt_id for i in items]
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            until = self.clock.now() + timedelta(seconds=self.lease_s)
+            try:
+                async with self.store.transaction() as session:
+                    await session.execute(
+                        update(AlertOutbox)
+                        .where(
+                            and_(AlertOutbox.attempt_id.in_(ids), AlertOutbox.status == "pending")
+                        )
+                        .values(lease_until=until)
+                    )
+            except Exception as exc:
+                self._outage.failed(exc)
 
     async def run_once(self) -> int:
         """Claim and deliver one batch; returns how many rows were attempted."""
         claimed = await self.claim()
         if claimed:
-            await asyncio.gather(*(self.deliver(c) for c in claimed))
+            renewer = asyncio.create_task(self._renew(claimed))
+            try:
+                await asyncio.gather(*(self.deliver(c) for c in claimed))
+            finally:
+                renewer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewer
         return len(claimed)
 
     async def refresh_gauges(self) -> None:
@@ -236,10 +415,12 @@ class Dispatcher:
                 if time.monotonic() - gauges_at >= GAUGES_EVERY_S:
                     gauges_at = time.monotonic()
                     await self.refresh_gauges()
-                if await self.run_once():
+                busy = await self.run_once()
+                self._outage.ok()
+                if busy:
                     continue
-            except Exception:
-                log.exception("dispatcher pass failed; retrying")
+            except Exception as exc:
+                self._outage.failed(exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_s)
 

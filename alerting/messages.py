@@ -18,6 +18,7 @@ _LABELS: dict[EventType, str] = {
     "monitor.degraded": "DEGRADED",
     "ssl.expiring": "SSL EXPIRING",
     "heartbeat.missed": "HEARTBEAT MISSED",
+    "channel.failing": "CHANNEL FAILING",
     "test": "TEST",
 }
 
@@ -43,7 +44,19 @@ def headline(event: AlertEvent) -> str:
     name = event.monitor_name
     if event.type == "monitor.up":
         duration = outage_duration(event)
+        if event.details.get("downUndelivered") and event.started_at and event.resolved_at:
+            # The receiver never heard of the outage: say what it missed.
+            return (
+                f"{name} has RECOVERED: it was down from {iso(event.started_at)} to "
+                f"{iso(event.resolved_at)} ({duration}); the DOWN alert could not be delivered."
+            )
         return f"{name} has RECOVERED" + (f": down for {duration}." if duration else ".")
+    if event.type == "channel.failing":
+        return (
+            f"Alerts to the channel {name} are not getting through (failing since "
+            f"{iso(event.started_at or event.occurred_at)}). Fix the channel; failed alerts "
+            "are listed by GET /api/alert-deliveries?status=failed and can be resent."
+        )
     if event.type == "monitor.down":
         return f"{name} is still DOWN." if event.is_reminder else f"{name} is DOWN."
     if event.type == "monitor.degraded":

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import ApiError
 from api.routers.heartbeat import MAX_BODY, answer
+from api.unavailable import store_failed
 
 log = logging.getLogger("vigil.api")
 PREFIX = "/api/heartbeat/"
@@ -51,14 +52,24 @@ class HeartbeatLane:
         except ApiError as err:
             status, extra = err.status, err.headers
             payload = {"error": err.message, "code": err.code, "requestId": state["request_id"]}
-        except Exception:
-            log.exception("heartbeat ping failed [%s]", state["request_id"])
-            status = 500
-            payload = {
-                "error": f"Internal error; report request id {state['request_id']}",
-                "code": "internal_error",
-                "requestId": state["request_id"],
-            }
+        except Exception as exc:
+            unavailable = store_failed(exc, scope["app"].state.store)
+            if unavailable is not None:
+                # The ping is not recorded: the cron job's retry (or next run) tells again.
+                status, extra = unavailable.status, unavailable.headers
+                payload = {
+                    "error": unavailable.message,
+                    "code": unavailable.code,
+                    "requestId": state["request_id"],
+                }
+            else:
+                log.exception("heartbeat ping failed [%s]", state["request_id"])
+                status = 500
+                payload = {
+                    "error": f"Internal error; report request id {state['request_id']}",
+                    "code": "internal_error",
+                    "requestId": state["request_id"],
+                }
         raw = json.dumps(payload, separators=(",", ":")).encode()
         response_headers = [
             (b"content-type", b"application/json"),

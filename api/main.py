@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, unavailable
 from api.heartbeat_lane import HeartbeatLane
 from api.middleware import RequestContextMiddleware
 from api.routers import (
     alert_channels,
+    alert_deliveries,
     api_keys,
     dashboard,
     health,
@@ -55,6 +56,7 @@ def create_app(
     if store is not None:
         app.state.store = store
     errors.install(app)
+    unavailable.install(app)
     # Added first, so it runs inside the request context (request id, headers).
     app.add_middleware(HeartbeatLane)
     app.add_middleware(RequestContextMiddleware)
@@ -71,6 +73,7 @@ def create_app(
         dashboard,
         alert_channels,
         maintenance,
+        alert_deliveries,
     ):
         app.include_router(module.router)
     app.include_router(system.metrics_router)

@@ -40,8 +40,13 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     alert_retry_base_s: float = 10.0
+    alert_retry_cap_s: float = 900.0
+    alert_retry_window_s: float = 86_400.0
+    channel_notice_after_s: float = 600.0
     housekeeping_every_s: float = 5.0
-    dispatch_lease_s: float = 60.0
+    # The channels' 10 s timeout plus a 2 s margin; renewed every third while delivering,
+    # so a dead dispatcher's delivery is taken over 8-12 s after it died.
+    dispatch_lease_s: float = 12.0
 
     @cached_property
     def regions(self) -> list[str]:

@@ -102,6 +102,9 @@ class Store:
                         _conninfo(self.url),
                         min_size=4,
                         max_size=10,
+                        # Wait briefly for a connection: while the server is down a
+                        # ping answers 503 at once rather than after 30 s.
+                        timeout=5.0,
                         kwargs={"autocommit": True},
                         open=False,
                     )

@@ -129,6 +129,9 @@ class MonitorSchedule(Base):
     # the last ping of any kind came (missed-deadline results do not count).
     run_started_at: Mapped[datetime | None]
     last_ping_at: Mapped[datetime | None]
+    # The slot the lease is for, until its result is written: when a lease lapses
+    # with this still set, the holder died and the claimer runs that slot itself.
+    leased_slot_at: Mapped[datetime | None]
 
 
 class CheckResult(Base):
@@ -267,18 +270,29 @@ class AlertOutbox(Base):
     channel_id: Mapped[str] = mapped_column(ForeignKey("alert_channels.id", ondelete="CASCADE"))
     event_type: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]
-    # pending -> delivered | failed
+    # pending -> delivered | failed (the dead letter: rejected, or retried for the
+    # whole window); a failed row goes back to pending when someone retries it.
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
+    # The attempt holding the lease: a dispatcher that lost its lease to a peer
+    # cannot renew it or overwrite the peer's outcome.
+    attempt_id: Mapped[int | None] = mapped_column(BigId)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    # The retry window runs from here (a manual retry restarts it), else from created_at.
+    retry_from_at: Mapped[datetime | None]
 
 
 class AlertAttempt(Base):
-    """Every delivery attempt of an outbox row, with its outcome."""
+    """Every delivery attempt of an outbox row, written when it starts.
+
+    ``outcome``: in_flight -> delivered | failed, or interrupted when the
+    dispatcher died before the channel answered (found when the row is taken over).
+    """
 
     __tablename__ = "alert_attempts"
     __table_args__ = (Index(None, "outbox_id", "attempted_at"),)
@@ -290,6 +304,8 @@ class AlertAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float | None]
+    outcome: Mapped[str] = mapped_column(String(16), server_default="failed")
+    finished_at: Mapped[datetime | None]
 
 
 class SslAlertState(Base):
@@ -318,3 +334,6 @@ class Artifact(Base):
     content_type: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+
+
+from store.channel_health import ChannelHealth  # noqa: E402,F401

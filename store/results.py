@@ -196,6 +196,7 @@ async def _update_schedules(session: AsyncSession, items: Sequence[RecordedResul
             last_checked_at=bindparam("at", type_=UTCDateTime),
             lease_until=case((mine, None), else_=SCHEDULES.c.lease_until),
             leased_by=case((mine, None), else_=SCHEDULES.c.leased_by),
+            leased_slot_at=case((mine, None), else_=SCHEDULES.c.leased_slot_at),
         ),
         [
             {

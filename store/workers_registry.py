@@ -1,8 +1,9 @@
 """The ``workers`` table: who is running where, for ``GET /api/regions`` and status.
 
-A worker registers on start, refreshes ``last_seen_at`` every ~10 s and deletes its
-row on a clean exit. A worker that died leaves a row that stops being refreshed;
-any worker prunes rows not seen for ``STALE_AFTER_S``.
+A worker registers on start, refreshes ``last_seen_at`` every ``HEARTBEAT_EVERY_S``
+and deletes its row on a clean exit. A worker that died leaves a row that stops
+being refreshed: it is no longer listed after ``STALE_AFTER_S`` (so a death shows
+within 15 s), and any worker prunes such rows.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.clock import utc
 from store.models import Worker
 
-HEARTBEAT_EVERY_S = 10.0
-STALE_AFTER_S = 60.0
+HEARTBEAT_EVERY_S = 3.0
+# Three beats and a margin for a slow commit.
+STALE_AFTER_S = 12.0
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,14 @@ A claim takes the rows due before a short horizon, leases them to one worker and
 moves each row's ``next_run_at`` to its next slot in the same transaction, so no
 (monitor, region, slot) is handed out twice. On PostgreSQL the candidate rows are
 locked ``FOR UPDATE SKIP LOCKED``: any number of workers of a region share the
-work without other coordination. A worker that dies keeps its leases until they
-expire; the row is then claimed again by another worker of the region.
+work without other coordination.
+
+A lease holds for the run's timeout plus a margin; no other worker takes the row
+while it holds. The slot a lease is for stays recorded (``leased_slot_at``) until
+its result is written, so when a worker dies its leases lapse with their slots
+still recorded, and the next claim of the region (a peer's, or the restarted
+process's) runs each such slot at once, late, instead of waiting for the next
+one. That re-run also covers results the dead worker had measured but not written.
 """
 
 from __future__ import annotations
@@ -57,6 +63,24 @@ def next_slot(due_at: datetime, interval_s: int, *, now: datetime) -> datetime:
     return due_at + step * (missed + 1)
 
 
+def slot_to_run(
+    next_run_at: datetime,
+    lapsed_slot: datetime | None,
+    interval_s: int,
+    *,
+    now: datetime,
+    horizon: datetime,
+) -> tuple[datetime, datetime]:
+    """The slot a claim runs and the row's next slot after it.
+
+    The row's own next slot when it is due (it covers any lapsed one); otherwise
+    the slot of a lapsed lease, run late, leaving the next slot where it is.
+    """
+    if next_run_at <= horizon or lapsed_slot is None:
+        return next_run_at, next_slot(next_run_at, interval_s, now=now)
+    return lapsed_slot, next_run_at
+
+
 def lease_for(due_at: datetime, timeout_s: float, *, now: datetime) -> datetime:
     """Until when a claim holds the row: its start, its timeout, and a margin."""
     return max(due_at, now) + timedelta(seconds=timeout_s + LEASE_MARGIN_S)
@@ -94,11 +118,20 @@ async def claim_due(
     """
     # Plain columns, not ORM objects: this runs hundreds of times a second.
     query = (
-        select(MonitorSchedule.next_run_at, *_SPEC_COLUMNS)
+        select(MonitorSchedule.next_run_at, MonitorSchedule.leased_slot_at, *_SPEC_COLUMNS)
         .join(Monitor, Monitor.id == MonitorSchedule.monitor_id)
         .where(
             MonitorSchedule.region == region,
-            MonitorSchedule.next_run_at <= horizon,
+            or_(
+                MonitorSchedule.next_run_at <= horizon,
+                # A lapsed lease whose slot never got its result: the holder died.
+                # (This worker's own lapsed runs are still in its hands.)
+                and_(
+                    MonitorSchedule.leased_slot_at.is_not(None),
+                    MonitorSchedule.lease_until < now,
+                    MonitorSchedule.leased_by != worker_id,
+                ),
+            ),
             # A worker may claim the next slot of a row it holds: its previous run
             # need not be written first.
             or_(
@@ -119,8 +152,8 @@ async def claim_due(
         return []
     claimed: list[ClaimedRun] = []
     params: list[dict[str, object]] = []
-    for next_run_at, mid, name, mtype, url, method, timeout_s, interval_s, *rest in rows:
-        expected_status, expected_keyword, config, org_id = rest
+    for next_run_at, lapsed_slot, mid, name, mtype, url, method, timeout_s, *rest in rows:
+        interval_s, expected_status, expected_keyword, config, org_id = rest
         spec = MonitorSpec(
             id=mid,
             name=name,
@@ -135,7 +168,13 @@ async def claim_due(
             config=config or {},
             org_id=org_id,
         )
-        due_at = utc(next_run_at)
+        due_at, following = slot_to_run(
+            utc(next_run_at),
+            utc(lapsed_slot) if lapsed_slot is not None else None,
+            interval_s,
+            now=now,
+            horizon=horizon,
+        )
         # A browser check may run past its timeout by the runner's browser margin.
         margin = BROWSER_MARGIN_S if mtype == "BROWSER" else 0.0
         lease_until = lease_for(due_at, timeout_s + margin, now=now)
@@ -146,7 +185,7 @@ async def claim_due(
                 "r": region,
                 "lease": lease_until,
                 "by": worker_id,
-                "next": next_slot(due_at, interval_s, now=now),
+                "next": following,
             }
         )
     table = SCHEDULES
@@ -162,8 +201,9 @@ async def claim_due(
             lease_until=bindparam("lease", type_=UTCDateTime),
             leased_by=bindparam("by"),
             next_run_at=bindparam("next", type_=UTCDateTime),
+            leased_slot_at=bindparam("slot", type_=UTCDateTime),
         ),
-        params,
+        [{**p, "slot": run.due_at} for p, run in zip(params, claimed, strict=True)],
     )
     return claimed
 
@@ -191,6 +231,7 @@ async def release(session: AsyncSession, runs: Sequence[ClaimedRun], *, worker_i
         .values(
             lease_until=None,
             leased_by=None,
+            leased_slot_at=None,
             next_run_at=bindparam("due", type_=UTCDateTime),
         ),
         [{"m": r.monitor.id, "r": r.region, "by": worker_id, "due": r.due_at} for r in runs],

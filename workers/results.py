@@ -12,6 +12,7 @@ import logging
 import time
 
 from store.db import Store
+from store.outage import OutageLog
 from store.results import OnBatch, RecordedResult, record_results
 from telemetry.metrics import RESULT_BATCH, RESULT_WRITE, RESULT_WRITE_FAILURES
 
@@ -37,6 +38,7 @@ class ResultWriter:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.written = 0
+        self._outage = OutageLog(log, "result writer")
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="vigil-result-writer")
@@ -60,13 +62,10 @@ class ResultWriter:
             self._full.clear()
             try:
                 await self.flush()
-            except Exception:
-                log.warning(
-                    "writing %d check results failed; retrying in %g s",
-                    len(self._buffer),
-                    self._flush_every_s,
-                    exc_info=True,
-                )
+                self._outage.ok()
+            except Exception as exc:
+                # The batch stays buffered and is written again on the next pass.
+                self._outage.failed(exc)
 
     async def flush(self) -> None:
         """Write everything buffered now; raises if the database refuses."""

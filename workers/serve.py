@@ -6,6 +6,8 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,6 +22,7 @@ from store.bootstrap import Bootstrapped, bootstrap
 from store.clock import SystemClock
 from store.config import Settings
 from store.db import Store
+from store.outage import OutageLog
 from telemetry.serve import serve_metrics
 
 log = logging.getLogger("vigil")
@@ -99,7 +102,7 @@ async def serve(
             await alerts.start()
             duties = AsyncIOScheduler()
             duties.add_job(
-                run_alert_duties,
+                calmly(run_alert_duties, OutageLog(log, "alert duties")),
                 IntervalTrigger(seconds=settings.housekeeping_every_s, jitter=1),
                 args=[store],
                 id="alert-duties",
@@ -107,7 +110,7 @@ async def serve(
                 coalesce=True,
             )
             duties.add_job(
-                sweep_missed,
+                calmly(sweep_missed, OutageLog(log, "heartbeat sweep")),
                 IntervalTrigger(seconds=1),
                 args=[store],
                 kwargs={"clock": clock},
@@ -128,6 +131,23 @@ async def serve(
         if alerts is not None:
             await alerts.stop()
         await store.close()
+
+
+def calmly(
+    duty: Callable[..., Awaitable[object]], outage: OutageLog
+) -> Callable[..., Awaitable[None]]:
+    """A periodic duty whose failures go to ``outage`` (APScheduler would log a
+    traceback for each)."""
+
+    async def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            await duty(*args, **kwargs)
+        except Exception as exc:
+            outage.failed(exc)
+        else:
+            outage.ok()
+
+    return run
 
 
 async def _bootstrap(store: Store, settings: Settings, clock: SystemClock) -> Bootstrapped | None:

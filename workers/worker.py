@@ -28,9 +28,11 @@ from store.clock import Clock, SystemClock
 from store.config import Settings
 from store.db import Store
 from store.logcontext import bind_ids
+from store.outage import OutageLog
 from store.results import OnBatch, RecordedResult
 from store.workers_registry import (
     HEARTBEAT_EVERY_S,
+    STALE_AFTER_S,
     prune_stale_workers,
     register_worker,
     touch_worker,
@@ -100,6 +102,7 @@ class Worker:
             artifacts=lambda monitor_id: saver_for(store, monitor_id, self.clock),
         )
         self.writer = ResultWriter(store, on_batch=on_batch)
+        self._outage = OutageLog(log, f"worker {self.id}")
         # Claimed runs waiting for their slot, and runs under way.
         self._timers: dict[RunKey, tuple[ClaimedRun, asyncio.TimerHandle]] = {}
         self._tasks: dict[RunKey, tuple[ClaimedRun, asyncio.Task[None]]] = {}
@@ -164,11 +167,14 @@ class Worker:
                             limit=limit,
                             skip_locked=self.store.is_postgres,
                         )
-                except Exception:
-                    log.warning("claiming checks of region %s failed", self.region, exc_info=True)
+                except Exception as exc:
+                    self._outage.failed(exc)
                     break
                 CLAIM_DURATION.labels(self.region).observe(time.perf_counter() - began)
                 CLAIM_BATCH.labels(self.region).observe(len(runs))
+                if self._outage.ok():
+                    # Show this worker as alive again at once, not at its next beat.
+                    await self._heartbeat()
                 for run in runs:
                     self._schedule(run)
                 claimed += len(runs)
@@ -209,17 +215,17 @@ class Worker:
             async with self.store.transaction() as session:
                 if not await touch_worker(session, self.id, now=self.clock.now()):
                     await self._register(session)  # pruned while this worker stalled
-        except Exception:
-            log.warning("worker %s could not refresh its registry row", self.id, exc_info=True)
+        except Exception as exc:
+            self._outage.failed(exc)
 
     async def _prune(self) -> None:
         try:
             async with self.store.transaction() as session:
                 gone = await prune_stale_workers(session, now=self.clock.now())
             if gone:
-                log.info("pruned %d workers not seen for a minute", gone)
-        except Exception:
-            log.warning("pruning stale workers failed", exc_info=True)
+                log.info("pruned %d workers not seen for %g s", gone, STALE_AFTER_S)
+        except Exception as exc:
+            self._outage.failed(exc)
 
     async def stop(self, *, deadline_s: float = 10.0) -> None:
         """Stop claiming, let started checks finish (up to the deadline), write

@@ -21,6 +21,7 @@ EventType = Literal[
     "monitor.degraded",
     "ssl.expiring",
     "heartbeat.missed",
+    "channel.failing",
     "test",
 ]
 

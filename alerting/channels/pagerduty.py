@@ -32,6 +32,8 @@ def dedup_key(event: AlertEvent) -> str:
         return f"vigil-test-{event.id}"
     if event.type == "ssl.expiring":
         return f"vigil-ssl-{event.monitor_id}"
+    if event.type == "channel.failing":
+        return f"vigil-channel-{event.details.get('channelId', '')}"
     if event.incident_id is not None:
         return f"vigil-{event.incident_id}"
     return f"vigil-monitor-{event.monitor_id}"

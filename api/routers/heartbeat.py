@@ -12,7 +12,7 @@ At run time ``api.heartbeat_lane`` answers these paths before the router is reac
 
 from __future__ import annotations
 
-import time
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -72,9 +72,10 @@ async def answer(
 ) -> dict[str, Any]:
     """Record one ping and return the response body; ApiError for 404 and 429."""
     kind, status = parse_suffix(suffix)
-    ok, reset = _limiter.allow(token, time.time())
+    now_s = clock.now().timestamp()
+    ok, reset = _limiter.allow(token, now_s)
     if not ok:
-        retry = max(1, int(reset - time.time()))
+        retry = max(1, math.ceil(reset - now_s))
         raise ApiError(
             429,
             f"Too many pings for this heartbeat: at most {PINGS_PER_MINUTE} a minute",

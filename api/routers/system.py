@@ -14,6 +14,8 @@ from sqlalchemy import func, select, text
 
 from api.deps import AuthDep, ClockDep, StoreDep
 from api.serialize import iso
+from api.unavailable import store_failed
+from store.channel_health import failing_channels
 from store.models import AlertOutbox, Incident, Monitor
 from store.workers_registry import live_regions, live_workers
 
@@ -50,8 +52,13 @@ async def status(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
                     AlertOutbox.status == "pending", AlertOutbox.next_attempt_at <= now
                 )
             )
+            failing = await failing_channels(session)
+            dead_letters = await session.scalar(
+                select(func.count()).where(AlertOutbox.status == "failed")
+            )
     except Exception as exc:
-        log.warning("status: store unreachable: %s: %s", type(exc).__name__, exc)
+        if store_failed(exc, store) is None:
+            raise
         components.append(
             {"name": "store", "status": "down", "error": "unreachable; see the API's log"}
         )
@@ -78,7 +85,18 @@ async def status(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
             "oldestDueAlertAt": iso(oldest_due),
         }
     )
-    overall = "degraded" if lagging or not workers else "operational"
+    # Public: counts and times only, no channel names or errors (those are in the
+    # organization's delivery log).
+    components.append(
+        {
+            "name": "alert-channels",
+            "status": "degraded" if failing else "operational",
+            "failingChannels": len(failing),
+            "failingSince": iso(failing[0].failing_since) if failing else None,
+            "undeliveredAlerts": int(dead_letters or 0),
+        }
+    )
+    overall = "degraded" if lagging or not workers or failing else "operational"
     return {"data": {"status": overall, "components": components}}
 
 
@@ -108,6 +126,7 @@ async def metrics(auth: AuthDep, store: StoreDep, clock: ClockDep) -> PlainTextR
             .group_by(AlertOutbox.status)
         )
         workers = await live_regions(session, now=now)
+        failing = await failing_channels(session, org_id=auth.org_id)
     lines = [
         "# HELP vigil_monitors Monitors by type and state.",
         "# TYPE vigil_monitors gauge",
@@ -118,6 +137,14 @@ async def metrics(auth: AuthDep, store: StoreDep, clock: ClockDep) -> PlainTextR
         "# HELP vigil_alerts Alert outbox rows by delivery status.",
         "# TYPE vigil_alerts gauge",
         *(f'vigil_alerts{{status="{s}"}} {n}' for s, n in outbox),
+        "# HELP vigil_alert_channel_failing_since_seconds Unix time a failing channel's "
+        "current run of failed deliveries began (only failing channels are listed).",
+        "# TYPE vigil_alert_channel_failing_since_seconds gauge",
+        *(
+            f'vigil_alert_channel_failing_since_seconds{{channel="{f.channel_id}"}} '
+            f"{f.failing_since.timestamp():.0f}"
+            for f in failing
+        ),
         "# HELP vigil_workers Live workers by region.",
         "# TYPE vigil_workers gauge",
         *(f'vigil_workers{{region="{r.region}"}} {r.worker_count}' for r in workers),

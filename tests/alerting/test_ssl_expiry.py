@@ -74,3 +74,19 @@ async def test_ssl_expiring_alerts_once_per_threshold_and_resets_on_renewal(
         await check_and_record(renewed)
     expiring = [r for r in await outbox(store) if r.event_type == "ssl.expiring"]
     assert [r.payload["details"]["threshold"] for r in expiring] == [30, 14, 14]
+
+
+async def test_expired_certificate_sends_no_expiry_alert(store: Store, clock: FrozenClock) -> None:
+    ca = trustme.CA()
+    org = await make_org(store, clock)
+    await make_channel(store, clock, org)
+    monitor = await make_monitor(
+        store, clock, org, type="SSL", url="localhost:443", interval_s=3600, failure_threshold=1
+    )
+    async with TlsServer(_context(ca, clock, days=-2)) as server:
+        target = replace(spec(monitor, "us-east-1"), url=f"localhost:{server.port}")
+        result = await run(target, _trusting(ca, clock))
+    assert result.status == "DOWN"
+    await record(store, clock, monitor, result.status, error=result.error, details=result.details)
+    # The outage alert says it; an "expiring" alert about the past would be noise.
+    assert [r.event_type for r in await outbox(store)] == ["monitor.down"]

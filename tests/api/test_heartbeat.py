@@ -251,3 +251,21 @@ async def test_repeated_misses_count_from_the_last_real_ping(
     errors = [c["error"] for c in checks["data"][:2]]
     assert len(errors) == 2
     assert all(e.startswith(f"No ping received since {since} UTC;") for e in errors), errors
+
+
+async def test_ping_limit_is_120_a_minute_per_token_on_the_injected_clock(
+    client: httpx.AsyncClient, tenant: Tenant, clock: FrozenClock
+) -> None:
+    token = (await _create(client, tenant))["heartbeatToken"]
+    minute = clock.now().replace(second=0, microsecond=0)
+    clock.set(minute)
+    for _ in range(120):
+        r = await client.post(f"/api/heartbeat/{token}/start")
+        assert r.status_code == 200, r.text
+    r = await client.get(f"/api/heartbeat/{token}")
+    assert r.status_code == 429 and r.headers["Retry-After"] == "60"
+    clock.set(minute + timedelta(seconds=59, milliseconds=999))
+    r = await client.get(f"/api/heartbeat/{token}")
+    assert r.status_code == 429 and r.headers["Retry-After"] == "1"
+    clock.set(minute + timedelta(seconds=60))  # a new minute
+    assert (await client.get(f"/api/heartbeat/{token}")).status_code == 200

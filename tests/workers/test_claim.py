@@ -5,9 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from checks.base import CheckResult
 from store.clock import FrozenClock
 from store.db import Store
 from store.models import Monitor, MonitorSchedule
+from store.results import RecordedResult, record_results
 from store.schedules import sync_schedules
 from tests.workers.seed import add_monitors
 from workers.claim import ClaimedRun, claim_due, next_slot, release
@@ -179,3 +181,45 @@ async def test_claim_due_concurrent_claimers_get_disjoint_rows(store: Store) -> 
             (await s.execute(select(MonitorSchedule.monitor_id, MonitorSchedule.leased_by))).all()
         )
     assert {m for m, w in holders.items() if w == "a"} == got_a
+
+
+async def test_claim_due_lapsed_lease_runs_its_own_slot_late_from_the_next_ms(
+    store: Store,
+) -> None:
+    # A 300 s interval: the next slot is far off, so only the lapsed one can be run.
+    (mid,) = await add_monitors(
+        store, 1, url="http://127.0.0.1:9/", now=T0, interval_s=300, timeout_s=5
+    )
+    await _set_next_run(store, mid, T0)
+    (held,) = await _claim(store, T0, worker="dead")
+    assert held.lease_until == T0 + timedelta(seconds=5 + 5)  # timeout + margin
+
+    ms = timedelta(milliseconds=1)
+    assert await _claim(store, held.lease_until - ms, worker="w2") == []
+    assert await _claim(store, held.lease_until, worker="w2") == []
+    (late,) = await _claim(store, held.lease_until + ms, worker="w2")
+    assert late.due_at == T0  # the slot itself, not the next one
+    row = await _schedule(store, mid)
+    assert row.leased_by == "w2" and row.next_run_at == T0 + timedelta(seconds=300)
+
+
+async def test_claim_due_slot_whose_result_is_written_is_not_run_again(store: Store) -> None:
+    (mid,) = await add_monitors(
+        store, 1, url="http://127.0.0.1:9/", now=T0, interval_s=300, timeout_s=5
+    )
+    await _set_next_run(store, mid, T0)
+    (held,) = await _claim(store, T0, worker="w1")
+    item = RecordedResult(
+        monitor=held.monitor,
+        region="local",
+        result=CheckResult(status="UP", checked_at=T0),
+        due_at=held.due_at,
+        started_at=T0,
+        worker_id="w1",
+        lease_until=held.lease_until,
+    )
+    async with store.transaction() as s:
+        await record_results(s, [item])
+    assert await _claim(store, held.lease_until + timedelta(seconds=1), worker="w2") == []
+    row = await _schedule(store, mid)
+    assert row.leased_slot_at is None and row.lease_until is None

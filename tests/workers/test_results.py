@@ -5,7 +5,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checks.base import CheckResult, MonitorSpec, Timings
@@ -189,3 +190,31 @@ async def test_result_writer_flushes_a_full_batch_at_once(store: Store) -> None:
     finally:
         await writer.close()
     assert (await _schedule(store, mid)).consecutive_successes == 50
+
+
+async def _rename_results_table(store: Store, old: str, new: str) -> None:
+    async with store.transaction() as s:
+        await s.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+
+async def test_result_writer_keeps_a_batch_the_store_refused_and_writes_it_once_later(
+    store: Store,
+) -> None:
+    (mid,) = await add_monitors(store, 1, url="http://127.0.0.1:9/", now=T0)
+    writer = ResultWriter(store, batch_size=2, flush_every_s=30.0)
+    items = [_item(mid, "UP", at=T0 + timedelta(seconds=i)) for i in range(5)]
+    for item in items:
+        writer.add(item)
+    # A real store error: the table is not there while the writer writes.
+    await _rename_results_table(store, "check_results", "check_results_away")
+    with pytest.raises((ProgrammingError, OperationalError)):
+        await writer.flush()
+    assert writer.pending == 5 and writer.written == 0
+    await _rename_results_table(store, "check_results_away", "check_results")
+    await writer.flush()
+    assert writer.pending == 0 and writer.written == 5
+    async with store.sessions() as s:
+        written = list(
+            await s.scalars(select(CheckResultRow.checked_at).order_by(CheckResultRow.id))
+        )
+    assert written == [i.checked_at for i in items]

@@ -1,0 +1,59 @@
+"""Fixtures of the fault suite: one throwaway PostgreSQL cluster per session, a fresh
+migrated database per test, and the figures each test measured."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from store.db import Store
+from store.migrate import upgrade
+from tests.faults.cluster import PgCluster, available
+
+FIGURES: list[dict[str, object]] = []
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[PgCluster]:
+    why = available()
+    if why:
+        pytest.skip(f"fault suite needs PostgreSQL 15 binaries: {why}")
+    c = PgCluster()
+    c.init()
+    yield c
+    c.destroy()
+
+
+@pytest.fixture
+def fault_url(cluster: PgCluster) -> str:
+    cluster.wait_ready()
+    url = cluster.create_database(f"vigil_fault_{secrets.token_hex(4)}")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+async def fault_store(fault_url: str) -> AsyncIterator[Store]:
+    s = Store(fault_url, pool_size=4)
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Iterator[dict[str, object]]:
+    """Figures a test measured, printed at the end of the run."""
+    found: dict[str, object] = {}
+    yield found
+    if found:
+        FIGURES.append({"test": request.node.name, **found})
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not FIGURES:
+        return
+    terminalreporter.section("fault suite figures")
+    for row in FIGURES:
+        terminalreporter.write_line(json.dumps(row))
