@@ -25,10 +25,11 @@ from sqlalchemy.orm import aliased
 from alerting.channels.base import ChannelSpec, Delivery, DeliveryContext
 from alerting.channels.registry import deliver_via
 from alerting.outbox import event_from_json
+from checks.target_policy import parse_networks
 from store.clock import Clock, SystemClock
 from store.config import Settings
 from store.db import Store
-from store.models import AlertAttempt, AlertChannel, AlertOutbox
+from store.models import AlertAttempt, AlertChannel, AlertOutbox, Organization
 
 log = logging.getLogger(__name__)
 _EARLIER = aliased(AlertOutbox)
@@ -57,6 +58,7 @@ def delivery_context(settings: Settings) -> DeliveryContext:
         smtp_from=settings.smtp_from,
         smtp_starttls=settings.smtp_starttls,
         pagerduty_events_url=settings.pagerduty_events_url,
+        allowed_targets=parse_networks(settings.allowed_targets_csv),
     )
 
 
@@ -128,15 +130,20 @@ class Dispatcher:
 
     async def _load(self, session: AsyncSession, ids: Sequence[str]) -> list[Claimed]:
         rows = await session.execute(
-            select(AlertOutbox, AlertChannel)
+            select(AlertOutbox, AlertChannel, Organization.trusted)
             .join(AlertChannel, AlertChannel.id == AlertOutbox.channel_id)
+            .join(Organization, Organization.id == AlertChannel.org_id)
             .where(AlertOutbox.id.in_(ids))
         )
         out = []
-        for row, channel in rows:
+        for row, channel, trusted in rows:
             spec = (
                 ChannelSpec(
-                    id=channel.id, name=channel.name, type=channel.type, config=channel.config
+                    id=channel.id,
+                    name=channel.name,
+                    type=channel.type,
+                    config=channel.config,
+                    trusted=trusted,
                 )
                 if channel.is_active
                 else None

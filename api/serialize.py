@@ -113,6 +113,8 @@ def org_json(o: Organization) -> dict[str, Any]:
         "name": o.name,
         "slug": o.slug,
         "plan": o.plan,
+        # Read-only: whether its monitors and channels may reach internal addresses.
+        "trusted": o.trusted,
         "createdAt": iso(o.created_at),
     }
 

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     alert_retry_base_s: float = 10.0
     housekeeping_every_s: float = 5.0
     dispatch_lease_s: float = 60.0
+    # Organizations created through the API or `vigil admin create-org` start trusted?
+    trust_new_orgs: bool = False
+    # Networks every organization may reach (checks.target_policy.parse_networks).
+    allowed_targets_csv: str = Field(default="", alias="VIGIL_ALLOWED_TARGETS")
 
     @cached_property
     def regions(self) -> list[str]:

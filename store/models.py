@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,6 +38,8 @@ class Organization(Base):
     plan: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # May its checks and channels reach internal addresses? (checks.target_policy)
+    trusted: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class User(Base):

@@ -9,7 +9,7 @@ from store.config import Settings
 from store.db import Store
 from store.keys import create_key as store_key
 from store.models import Worker
-from store.orgs import SLUG_RE, org_by_slug, owner_of, slug_taken
+from store.orgs import SLUG_RE, org_by_slug, owner_of, set_trusted, slug_taken
 from store.orgs import create_org as store_org
 from store.plans import PLANS
 
@@ -18,8 +18,13 @@ class UserError(Exception):
     """A problem the person running the command can fix; printed without a traceback."""
 
 
-async def create_org(settings: Settings, *, name: str, slug: str, plan: str | None) -> str:
-    """Create an organization with an owner; returns the owner's first key."""
+async def create_org(
+    settings: Settings, *, name: str, slug: str, plan: str | None, trusted: bool | None = None
+) -> str:
+    """Create an organization with an owner; returns the owner's first key.
+
+    ``trusted`` None takes the default for new organizations (VIGIL_TRUST_NEW_ORGS).
+    """
     if not SLUG_RE.match(slug):
         raise UserError(f"slug {slug!r} must be lowercase letters, digits and hyphens")
     if plan is not None and plan not in PLANS:
@@ -36,8 +41,23 @@ async def create_org(settings: Settings, *, name: str, slug: str, plan: str | No
                 plan=plan or settings.default_plan,
                 owner_email=f"owner@{slug}.local",
                 now=SystemClock().now(),
+                trusted=settings.trust_new_orgs if trusted is None else trusted,
             )
         return key
+    finally:
+        await store.close()
+
+
+async def set_trust(settings: Settings, *, slug: str, trusted: bool) -> None:
+    """Let the organization's checks and channels reach internal addresses, or stop them."""
+    store = Store(settings.database_url)
+    try:
+        async with store.transaction() as session:
+            if not await set_trusted(session, slug, trusted=trusted, now=SystemClock().now()):
+                raise UserError(
+                    f"no organization with slug {slug!r}; list them in the API "
+                    "(GET /api/organization) or create it with 'vigil admin create-org'"
+                )
     finally:
         await store.close()
 

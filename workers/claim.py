@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checks.base import MonitorSpec
 from store.base import UTCDateTime
 from store.clock import utc
-from store.models import Monitor, MonitorSchedule
+from store.models import Monitor, MonitorSchedule, Organization
 from store.results import SCHEDULES
 from store.schedules import SCHEDULED_TYPES
 
@@ -74,6 +74,7 @@ _SPEC_COLUMNS = (
     Monitor.expected_keyword,
     Monitor.config,
     Monitor.org_id,
+    Organization.trusted,
 )
 
 
@@ -96,6 +97,7 @@ async def claim_due(
     query = (
         select(MonitorSchedule.next_run_at, *_SPEC_COLUMNS)
         .join(Monitor, Monitor.id == MonitorSchedule.monitor_id)
+        .join(Organization, Organization.id == Monitor.org_id)
         .where(
             MonitorSchedule.region == region,
             MonitorSchedule.next_run_at <= horizon,
@@ -120,7 +122,7 @@ async def claim_due(
     claimed: list[ClaimedRun] = []
     params: list[dict[str, object]] = []
     for next_run_at, mid, name, mtype, url, method, timeout_s, interval_s, *rest in rows:
-        expected_status, expected_keyword, config, org_id = rest
+        expected_status, expected_keyword, config, org_id, trusted = rest
         spec = MonitorSpec(
             id=mid,
             name=name,
@@ -134,6 +136,7 @@ async def claim_due(
             expected_keyword=expected_keyword,
             config=config or {},
             org_id=org_id,
+            trusted=bool(trusted),
         )
         due_at = utc(next_run_at)
         # A browser check may run past its timeout by the runner's browser margin.

@@ -98,8 +98,24 @@ def _cmd_dispatcher(args: argparse.Namespace) -> int:
 def _cmd_create_org(args: argparse.Namespace) -> int:
     from workers.admin import create_org
 
-    key = asyncio.run(create_org(_settings(args), name=args.name, slug=args.slug, plan=args.plan))
+    key = asyncio.run(
+        create_org(
+            _settings(args), name=args.name, slug=args.slug, plan=args.plan, trusted=args.trusted
+        )
+    )
     print(f"Organization '{args.slug}' created. Its admin API key (shown once):\n\n  {key}\n")
+    return 0
+
+
+def _cmd_trust_org(args: argparse.Namespace) -> int:
+    from workers.admin import set_trust
+
+    trusted = args.admin_command == "trust-org"
+    asyncio.run(set_trust(_settings(args), slug=args.slug, trusted=trusted))
+    if trusted:
+        print(f"Organization '{args.slug}' is trusted: its checks may reach internal addresses.")
+    else:
+        print(f"Organization '{args.slug}' is untrusted: its checks reach public addresses only.")
     return 0
 
 
@@ -160,7 +176,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--slug", required=True)
     p.add_argument("--plan", default=None, help="FREE, PRO, BUSINESS or ENTERPRISE")
+    p.add_argument(
+        "--trusted",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="may its checks reach internal addresses (default VIGIL_TRUST_NEW_ORGS, false)",
+    )
     p.set_defaults(fn=_cmd_create_org)
+    p = admin.add_parser(
+        "trust-org", help="let an organization's checks and channels reach internal addresses"
+    )
+    p.add_argument("slug", help="organization slug")
+    p.set_defaults(fn=_cmd_trust_org)
+    p = admin.add_parser("untrust-org", help="limit an organization to public addresses")
+    p.add_argument("slug", help="organization slug")
+    p.set_defaults(fn=_cmd_trust_org)
     p = admin.add_parser("create-key", help="create an API key for an organization's owner")
     p.add_argument("--org", required=True, help="organization slug")
     p.add_argument("--name", default="CLI key")

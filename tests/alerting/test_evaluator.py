@@ -247,6 +247,7 @@ async def test_pausing_a_down_monitor_closes_its_incident_and_tells_those_paged(
             plan="ENTERPRISE",
             owner_email="p@p.t",
             now=clock.now(),
+            trusted=True,
         )
     await make_channel(store, clock, org.id)
     monitor = await make_monitor(store, clock, org.id, reminder_interval_min=5)

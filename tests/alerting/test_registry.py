@@ -125,7 +125,7 @@ async def test_deliver_via_http_channels_reach_receiver(
         "PAGERDUTY": VALID["PAGERDUTY"],
         "APPRISE": {"url": f"json://127.0.0.1:{http_receiver.port}/in"},
     }[channel_type]
-    channel = ChannelSpec(id="c", name="Ops", type=channel_type, config=config)
+    channel = ChannelSpec(id="c", name="Ops", type=channel_type, config=config, trusted=True)
     delivery = await deliver_via(channel, down_event(), pagerduty_ctx)
     assert delivery.ok, delivery.error
     (request,) = await http_receiver.wait_for(1)

@@ -9,7 +9,9 @@ from tests.servers.receivers import HttpReceiver, Reply, refused_port
 
 
 def _channel(url: str) -> ChannelSpec:
-    return ChannelSpec(id="ch_s", name="Eng Slack", type="SLACK", config={"webhookUrl": url})
+    return ChannelSpec(
+        id="ch_s", name="Eng Slack", type="SLACK", config={"webhookUrl": url}, trusted=True
+    )
 
 
 def _fields(message: dict[str, Any]) -> list[str]:

@@ -17,7 +17,11 @@ SECRET = "whsec_0123456789abcdef"
 
 def _channel(url: str, secret: str = SECRET) -> ChannelSpec:
     return ChannelSpec(
-        id="ch_1", name="Ops hook", type="WEBHOOK", config={"url": url, "secret": secret}
+        id="ch_1",
+        name="Ops hook",
+        type="WEBHOOK",
+        config={"url": url, "secret": secret},
+        trusted=True,
     )
 
 

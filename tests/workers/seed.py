@@ -31,6 +31,7 @@ async def add_monitors(
             plan="ENTERPRISE",
             created_at=now,
             updated_at=now,
+            trusted=True,
         )
         session.add(org)
         await session.flush()
