@@ -35,6 +35,10 @@ class ResolveError(Exception):
         self.message = message
 
 
+class TargetRefused(ResolveError):
+    """The name resolved to an address the target policy refuses."""
+
+
 @dataclass(frozen=True)
 class Resolved:
     """The address to connect to; ``dns_ms`` is None when no lookup happened."""
@@ -61,7 +65,7 @@ async def resolve(
     resolved = await _resolve(host, ctx, timeout=timeout)
     refused = policy.refusal(resolved.address, host=host)
     if refused is not None:
-        raise ResolveError(refused)
+        raise TargetRefused(refused)
     return resolved
 
 
