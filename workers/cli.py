@@ -10,6 +10,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
 from store.config import Settings
+from store.secrets import SecretKeyError
 from workers.admin import UserError
 
 log = logging.getLogger("vigil")
@@ -42,6 +43,9 @@ def _logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # At INFO they log every request URL: Slack webhook paths, tokens in query strings.
+    for noisy in ("httpx", "httpcore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
@@ -104,6 +108,17 @@ def _cmd_create_org(args: argparse.Namespace) -> int:
         )
     )
     print(f"Organization '{args.slug}' created. Its admin API key (shown once):\n\n  {key}\n")
+    return 0
+
+
+def _cmd_rotate_secret_key(args: argparse.Namespace) -> int:
+    from store.secrets import generate_key
+    from workers.admin import rotate_secret_key
+
+    if args.generate:
+        print(generate_key())
+        return 0
+    print(asyncio.run(rotate_secret_key(_settings(args))))
     return 0
 
 
@@ -191,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = admin.add_parser("untrust-org", help="limit an organization to public addresses")
     p.add_argument("slug", help="organization slug")
     p.set_defaults(fn=_cmd_trust_org)
+    p = admin.add_parser(
+        "rotate-secret-key", help="re-encrypt stored secrets with a new key (docs/security.md)"
+    )
+    p.add_argument(
+        "--generate", action="store_true", help="only print a new key for VIGIL_SECRET_KEY"
+    )
+    p.set_defaults(fn=_cmd_rotate_secret_key)
     p = admin.add_parser("create-key", help="create an API key for an organization's owner")
     p.add_argument("--org", required=True, help="organization slug")
     p.add_argument("--name", default="CLI key")
@@ -208,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.fn(args)
     except KeyboardInterrupt:
         return 130
-    except UserError as exc:
+    except (UserError, SecretKeyError) as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return 2
     return code
