@@ -9,8 +9,20 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alerting.redact import mask_secret
+
 log = logging.getLogger("vigil.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
+
+
+_HEARTBEAT_TOKEN = re.compile(r"^(/api/heartbeat/)([^/]+)")
+
+
+def loggable_path(path: str) -> str:
+    """The path as a log line may show it: control characters escaped (a decoded
+    ``%0a`` must not start a forged line) and heartbeat tokens masked."""
+    path = _HEARTBEAT_TOKEN.sub(lambda m: m.group(1) + mask_secret(m.group(2)), path)
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in path)
 
 
 class RequestContextMiddleware:
@@ -53,7 +65,7 @@ class RequestContextMiddleware:
             log.info(
                 "%s %s %s %.1fms [%s]",
                 scope["method"],
-                scope["path"],
+                loggable_path(scope["path"]),
                 status,
                 (time.perf_counter() - started) * 1000,
                 rid,

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from urllib.parse import urlsplit
 
+from alerting.redact import scrub, secrets_of
 from checks.base import CheckContext, CheckFn, CheckResult, MonitorSpec
 from checks.registry import check_for
 from store.results import RecordedResult
@@ -118,6 +119,12 @@ class Runner:
             started_at = self.ctx.clock.now()
             result = await self._guarded(monitor)
         lateness_ms = (started_at - run.due_at).total_seconds() * 1000
+        # A response may echo a credential (a header, the URL's password); results are
+        # shown to every key of the organization and copied into alerts.
+        secrets = secrets_of(monitor.url, monitor.config)
+        result = replace(
+            result, error=scrub(result.error, secrets), details=scrub(result.details, secrets)
+        )
         details = dict(result.details)
         details["scheduledAt"] = run.due_at.isoformat()
         details["latenessMs"] = round(lateness_ms, 1)

@@ -92,4 +92,4 @@ def test_validate_requires_http_url() -> None:
 
 def test_mask_keeps_host_and_hides_path_token() -> None:
     masked = slack.mask({"webhookUrl": "https://hooks.slack.com/services/T000/B000/abcdefgh1234"})
-    assert masked == {"webhookUrl": "https://hooks.slack.com/ser…1234"}
+    assert masked == {"webhookUrl": "https://hooks.slack.com/…1234"}

@@ -167,4 +167,4 @@ def test_mask_hides_secret_and_url_password() -> None:
     masked = webhook.mask(
         {"url": "https://bot:hunter2hunter2@hooks.example.com/in", "secret": SECRET}
     )
-    assert masked == {"url": "https://bot:…ter2@hooks.example.com/in", "secret": "whse…cdef"}
+    assert masked == {"url": "https://bot:…ter2@hooks.example.com/in", "secret": "…cdef"}
