@@ -157,6 +157,8 @@ class _JSONDocument(TypeDecorator[dict[str, Any]]):
 class EncryptedDocument(_JSONDocument):
     """A whole JSON object stored as ``{"encrypted": "enc:v1:..."}`` (alert channel configs)."""
 
+    cache_ok = True  # SQLAlchemy asks each subclass; the type holds no state
+
     def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> Any:
         if value is None:
             return None
@@ -174,6 +176,8 @@ class EncryptedDocument(_JSONDocument):
 
 class MonitorConfig(_JSONDocument):
     """A monitor's config with each ``headers`` value encrypted; the rest stays readable."""
+
+    cache_ok = True
 
     def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> Any:
         return _map_headers(value, _box(dialect).encrypt)

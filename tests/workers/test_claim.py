@@ -179,3 +179,13 @@ async def test_claim_due_concurrent_claimers_get_disjoint_rows(store: Store) -> 
             (await s.execute(select(MonitorSchedule.monitor_id, MonitorSchedule.leased_by))).all()
         )
     assert {m for m, w in holders.items() if w == "a"} == got_a
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["untrusted", "trusted"])
+async def test_claim_due_carries_the_organizations_trust(store: Store, trusted: bool) -> None:
+    (monitor_id,) = await add_monitors(store, 1, url="http://127.0.0.1:9/", now=T0, trusted=trusted)
+    await _set_next_run(store, monitor_id, T0)
+
+    (run,) = await _claim(store, T0)
+
+    assert run.monitor.trusted is trusted
