@@ -34,12 +34,13 @@ from alerting.messages import format_duration
 from alerting.notices import notify_failing
 from alerting.outbox import event_from_json
 from alerting.retry import RetryPolicy
+from checks.target_policy import parse_networks
 from store.channel_health import note_failure, note_success
 from store.clock import Clock, SystemClock, utc
 from store.config import Settings
 from store.db import Store
 from store.logcontext import bound
-from store.models import AlertAttempt, AlertChannel, AlertOutbox
+from store.models import AlertAttempt, AlertChannel, AlertOutbox, Organization
 from store.outage import OutageLog
 from telemetry.metrics import ALERT_ATTEMPTS, ALERT_OLDEST_PENDING, ALERT_OUTBOX, outcome_of
 
@@ -65,6 +66,7 @@ def delivery_context(settings: Settings) -> DeliveryContext:
         smtp_from=settings.smtp_from,
         smtp_starttls=settings.smtp_starttls,
         pagerduty_events_url=settings.pagerduty_events_url,
+        allowed_targets=parse_networks(settings.allowed_targets_csv),
     )
 
 
@@ -179,15 +181,20 @@ class Dispatcher:
 
     async def _load(self, session: AsyncSession, attempts: dict[str, int]) -> list[Claimed]:
         rows = await session.execute(
-            select(AlertOutbox, AlertChannel)
+            select(AlertOutbox, AlertChannel, Organization.trusted)
             .join(AlertChannel, AlertChannel.id == AlertOutbox.channel_id)
+            .join(Organization, Organization.id == AlertChannel.org_id)
             .where(AlertOutbox.id.in_(attempts))
         )
         out = []
-        for row, channel in rows:
+        for row, channel, trusted in rows:
             spec = (
                 ChannelSpec(
-                    id=channel.id, name=channel.name, type=channel.type, config=channel.config
+                    id=channel.id,
+                    name=channel.name,
+                    type=channel.type,
+                    config=channel.config,
+                    trusted=trusted,
                 )
                 if channel.is_active
                 else None

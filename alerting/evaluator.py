@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.channels.base import AlertEvent, EventType
 from alerting.outbox import channels_for, enqueue
+from alerting.redact import mask_url
 from alerting.ssl_expiry import check_expiry, takes_part
 from store.base import new_id
 from store.clock import Clock, SystemClock
@@ -96,7 +97,7 @@ def incident_event(
         type=event_type,
         monitor_id=monitor.id,
         monitor_name=monitor.name,
-        monitor_url=monitor.url,
+        monitor_url=mask_url(monitor.url),
         occurred_at=now,
         incident_id=incident.id,
         cause=incident.cause,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.channels.base import AlertEvent
 from alerting.outbox import channels_for, enqueue
+from alerting.redact import mask_url
 from store.base import new_id
 from store.maintenance import in_maintenance
 from store.models import Monitor, SslAlertState
@@ -85,7 +86,7 @@ async def check_expiry(
         type="ssl.expiring",
         monitor_id=monitor.id,
         monitor_name=monitor.name,
-        monitor_url=monitor.url,
+        monitor_url=mask_url(monitor.url),
         occurred_at=now,
         cause=f"Certificate expires in {days_left} days ({not_after.date().isoformat()})",
         regions=(item.region,),

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.middleware import loggable_path
+
 log = logging.getLogger("vigil.api")
 
 CODES = {
@@ -101,7 +103,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         rid = request_id(request)
-        log.exception("unhandled error in %s %s [%s]", request.method, request.url.path, rid)
+        path = loggable_path(request.url.path)
+        log.exception("unhandled error in %s %s [%s]", request.method, path, rid)
         message = f"Internal error; report request id {rid} to your administrator"
         # This handler answers outside RequestContextMiddleware, which would add the id.
         return error_response(request, ApiError(500, message, headers={"X-Request-Id": rid}))

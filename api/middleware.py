@@ -9,11 +9,16 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alerting.redact import mask_secret
 from store.logcontext import bound
 from telemetry.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 log = logging.getLogger("vigil.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
+
+
+# Metric labels stay bounded whatever a client sends.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def _route_of(scope: Scope) -> str:
@@ -25,6 +30,16 @@ def _route_of(scope: Scope) -> str:
     if scope["path"].startswith("/api/heartbeat/"):
         return "/api/heartbeat/{token}"  # answered by the lane, ahead of routing
     return "unmatched"
+
+
+_HEARTBEAT_TOKEN = re.compile(r"^(/api/heartbeat/)([^/]+)")
+
+
+def loggable_path(path: str) -> str:
+    """The path as a log line may show it: control characters escaped (a decoded
+    ``%0a`` must not start a forged line) and heartbeat tokens masked."""
+    path = _HEARTBEAT_TOKEN.sub(lambda m: m.group(1) + mask_secret(m.group(2)), path)
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in path)
 
 
 class RequestContextMiddleware:
@@ -66,13 +81,14 @@ class RequestContextMiddleware:
                 await self.app(scope, receive, send_with_headers)
         finally:
             route = _route_of(scope)
+            method = scope["method"] if scope["method"] in _METHODS else "other"
             took_s = time.perf_counter() - started
-            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-            HTTP_DURATION.labels(scope["method"], route).observe(took_s)
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_DURATION.labels(method, route).observe(took_s)
             log.info(
                 "%s %s %s %.1fms [%s]",
                 scope["method"],
-                scope["path"],
+                loggable_path(scope["path"]),
                 status,
                 (time.perf_counter() - started) * 1000,
                 rid,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from alerting.redact import mask_headers, mask_secret, mask_url
 from store.keys import mask
 from store.models import ApiKey, CheckResult, Incident, Monitor, Organization
 
@@ -25,11 +27,22 @@ def parse_check_id(value: str) -> int | None:
     return int(digits) if prefix == "chk" and digits.isdigit() else None
 
 
-def monitor_json(m: Monitor, *, base_url: str) -> dict[str, Any]:
+def monitor_json(
+    m: Monitor, *, base_url: str, can_write: bool = False, masked: bool = True
+) -> dict[str, Any]:
+    """The monitor as the reference shows it, its secrets masked.
+
+    URL credentials and header values are masked (``masked=False`` only for the
+    update path's own comparisons, never for a response). The heartbeat token
+    lets anyone who has it ping, so only keys that may write see it.
+    """
+    config = m.config
+    if masked and isinstance(config.get("headers"), dict):
+        config = {**config, "headers": mask_headers(config["headers"])}
     data: dict[str, Any] = {
         "id": m.id,
         "name": m.name,
-        "url": m.url,
+        "url": mask_url(m.url) if masked else m.url,
         "type": m.type,
         "interval": m.interval_s,
         "isActive": m.is_active,
@@ -38,7 +51,7 @@ def monitor_json(m: Monitor, *, base_url: str) -> dict[str, Any]:
         "expectedKeyword": m.expected_keyword,
         "timeout": m.timeout_s,
         "regions": list(m.regions),
-        "config": m.config,
+        "config": config,
         "failureThreshold": m.failure_threshold,
         "recoveryThreshold": m.recovery_threshold,
         "regionQuorum": m.region_quorum,
@@ -49,10 +62,33 @@ def monitor_json(m: Monitor, *, base_url: str) -> dict[str, Any]:
         "createdAt": iso(m.created_at),
         "updatedAt": iso(m.updated_at),
     }
-    if m.type == "HEARTBEAT" and m.heartbeat_token:
+    if m.type == "HEARTBEAT" and m.heartbeat_token and (can_write or not masked):
         data["heartbeatToken"] = m.heartbeat_token
         data["heartbeatUrl"] = f"{base_url}/api/heartbeat/{m.heartbeat_token}"
     return data
+
+
+def keep_masked_secrets(body: Any, stored: Mapping[str, Any]) -> Any:
+    """``body`` with masked values sent back unchanged replaced by the stored ones.
+
+    A client that read a monitor and sends it back edits it without re-entering
+    its URL password or header values (as with alert channel secrets).
+    """
+    if not isinstance(body, dict):
+        return body
+    out = dict(body)
+    if isinstance(out.get("url"), str) and out["url"] == mask_url(stored["url"]) != stored["url"]:
+        out["url"] = stored["url"]
+    config, stored_headers = out.get("config"), stored["config"].get("headers")
+    if isinstance(config, dict) and isinstance(config.get("headers"), dict) and stored_headers:
+        by_name = {str(k).lower(): v for k, v in stored_headers.items() if isinstance(v, str)}
+        headers = {}
+        for name, value in config["headers"].items():
+            kept = by_name.get(str(name).lower())
+            same = isinstance(value, str) and kept is not None and value == mask_secret(kept)
+            headers[name] = kept if same else value
+        out["config"] = {**config, "headers": headers}
+    return out
 
 
 def timings_json(c: CheckResult) -> dict[str, float | None]:
@@ -103,7 +139,7 @@ def incident_json(i: Incident, m: Monitor | None = None) -> dict[str, Any]:
     }
     if m is not None:
         data["monitorName"] = m.name
-        data["monitorUrl"] = m.url
+        data["monitorUrl"] = mask_url(m.url)
     return data
 
 
@@ -113,6 +149,8 @@ def org_json(o: Organization) -> dict[str, Any]:
         "name": o.name,
         "slug": o.slug,
         "plan": o.plan,
+        # Read-only: whether its monitors and channels may reach internal addresses.
+        "trusted": o.trusted,
         "createdAt": iso(o.created_at),
     }
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from checks.target_policy import Network, TargetPolicy
 from store.clock import Clock, SystemClock
 
 Status = Literal["UP", "DOWN", "DEGRADED"]
@@ -37,6 +38,9 @@ class MonitorSpec:
     expected_keyword: str | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
     org_id: str = ""
+    # Whether the organization may reach internal addresses (checks.target_policy).
+    # False unless the store says otherwise: a spec built without it fails closed.
+    trusted: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,12 @@ class CheckContext:
     dns_limit: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(64))
     # Where a check may store binary artifacts (screenshots); returns a reference.
     save_artifact: Callable[[str, bytes], Awaitable[str]] | None = None
+    # Networks every organization may reach (VIGIL_ALLOWED_TARGETS), trusted or not.
+    allowed_targets: tuple[Network, ...] = ()
+
+    def policy(self, monitor: MonitorSpec) -> TargetPolicy:
+        """The target policy ``monitor``'s checks are held to."""
+        return TargetPolicy(trusted=monitor.trusted, allowed=self.allowed_targets)
 
 
 def _noverify_context() -> ssl.SSLContext:

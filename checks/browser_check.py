@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, Error, Page, ViewportSize
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Error,
+    Page,
+    ProxySettings,
+    ViewportSize,
+)
 
 from checks.base import CheckContext, CheckResult, MonitorSpec, Timings
 from checks.browser_actions import StepFailed, perform, seconds, shorten
@@ -60,9 +67,17 @@ class _Progress:
 
 
 async def check_in_browser(
-    launched: LaunchedBrowser, monitor: MonitorSpec, ctx: CheckContext, steps: list[Step]
+    launched: LaunchedBrowser,
+    monitor: MonitorSpec,
+    ctx: CheckContext,
+    steps: list[Step],
+    *,
+    proxy: ProxySettings | None = None,
 ) -> CheckResult:
-    """Run ``steps`` in a fresh browser context (no shared cookies or storage)."""
+    """Run ``steps`` in a fresh browser context (no shared cookies or storage).
+
+    ``proxy``: where the context sends every request (``checks.browser_proxy``).
+    """
     checked_at = ctx.clock.now()
     started = time.perf_counter()
     progress = _Progress(
@@ -77,6 +92,7 @@ async def check_in_browser(
                 context = await launched.browser.new_context(
                     viewport=VIEWPORT,
                     ignore_https_errors=bool(monitor.config.get("ignoreHttpsErrors")),
+                    proxy=proxy,
                 )
                 page = await context.new_page()
         except TimeoutError:

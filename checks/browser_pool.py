@@ -19,6 +19,7 @@ from playwright.async_api import Error, Playwright, async_playwright
 from checks.base import CheckContext, CheckResult, MonitorSpec
 from checks.browser_check import CLOSE_TIMEOUT_S, LaunchedBrowser, check_in_browser
 from checks.browser_process import find_browser_pid
+from checks.browser_proxy import VettingProxy
 from checks.browser_steps import Step, parse_steps, validate_config
 from telemetry.metrics import BROWSER_SLOTS, BROWSERS_IN_USE
 
@@ -32,6 +33,10 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # An untrusted check's traffic must all pass its proxy: no UDP around it (WebRTC),
+    # no lookups of its own (prefetch).
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--dns-prefetch-disable",
 )
 LAUNCH_TIMEOUT_MS = 30_000
 _CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
@@ -103,7 +108,11 @@ class BrowserPool:
                 details={"browserVersion": None},
                 checked_at=ctx.clock.now(),
             )
-        return await check_in_browser(launched, monitor, ctx, steps)
+        if monitor.trusted:
+            return await check_in_browser(launched, monitor, ctx, steps)
+        async with VettingProxy(ctx.policy(monitor), ctx) as proxy:
+            result = await check_in_browser(launched, monitor, ctx, steps, proxy=proxy.settings)
+        return _with_refusals(result, proxy.refusals)
 
     async def close(self) -> None:
         """Stop the browser and Playwright's driver; checks still running fail."""
@@ -154,6 +163,15 @@ class BrowserPool:
         launched = LaunchedBrowser(browser=browser, version=browser.version, pid=pid)
         browser.on("disconnected", lambda _: launched.disconnected.set())
         return launched
+
+
+def _with_refusals(result: CheckResult, refusals: list[str]) -> CheckResult:
+    """Name the target policy's refusals, the likely reason a step or resource failed."""
+    if refusals:
+        result.details["refusedRequests"] = refusals
+        if result.status == "DOWN" and result.error:
+            result.error = f"{result.error}; {refusals[0]}"
+    return result
 
 
 async def _close_browser(launched: LaunchedBrowser) -> None:

@@ -29,6 +29,7 @@ import dns.reversename
 
 from checks.base import CheckContext, CheckResult, MonitorSpec, Timings
 from checks.target import HostPort, TargetError, is_ip, parse_host_port
+from checks.target_policy import TargetPolicy
 
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "SRV", "CAA", "PTR")
 MATCH_MODES = ("any", "all", "exact")
@@ -93,7 +94,9 @@ async def run(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
         )
     shown = qname.to_text(omit_final_dot=True)
     try:
-        servers = await nameservers(monitor.config.get("nameserver"), ctx)
+        servers = await nameservers(
+            monitor.config.get("nameserver"), ctx, policy=ctx.policy(monitor)
+        )
         answer = await lookup(qname, rdtype, servers, timeout_s=monitor.timeout_s, ctx=ctx)
     except DnsQueryError as exc:
         return CheckResult("DOWN", error=f"DNS: {exc}", checked_at=checked_at)
@@ -172,26 +175,35 @@ def query_name(target: str, rdtype: str) -> dns.name.Name:
     return dns.name.from_text(text)
 
 
-async def nameservers(configured: object, ctx: CheckContext) -> list[HostPort]:
-    """The monitor's nameserver, else the context's, else the system's, as IP:port."""
+async def nameservers(
+    configured: object, ctx: CheckContext, *, policy: TargetPolicy
+) -> list[HostPort]:
+    """The monitor's nameserver, else the context's, else the system's, as IP:port.
+
+    Only the monitor's own nameserver is judged by ``policy``: the others are the
+    operator's (VIGIL settings, resolv.conf), often a local resolver by design.
+    """
     if isinstance(configured, str) and configured:
-        texts: Sequence[str] = [configured]
-    elif ctx.nameservers:
-        texts = ctx.nameservers
-    else:
-        texts = _system_nameservers()
+        target = _nameserver_target(configured)
+        server = await _by_address(target)
+        # The query goes to this address: judge it, not the name.
+        refused = policy.refusal(server.host, host=target.host)
+        if refused is not None:
+            raise DnsQueryError(f"nameserver {configured}: {refused}")
+        return [server]
+    texts = ctx.nameservers or _system_nameservers()
     if not texts:
         raise DnsQueryError(
             "no nameserver to ask: set config.nameserver or list one in /etc/resolv.conf"
         )
-    servers = []
-    for text in texts:
-        try:
-            target = parse_host_port(text, default_port=53)
-        except TargetError as exc:
-            raise DnsQueryError(f"nameserver {exc}") from None
-        servers.append(await _by_address(target))
-    return servers
+    return [await _by_address(_nameserver_target(text)) for text in texts]
+
+
+def _nameserver_target(text: str) -> HostPort:
+    try:
+        return parse_host_port(text, default_port=53)
+    except TargetError as exc:
+        raise DnsQueryError(f"nameserver {exc}") from None
 
 
 async def _by_address(target: HostPort) -> HostPort:

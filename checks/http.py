@@ -16,6 +16,7 @@ from checks.assertions import Observed, Outcome, evaluate, expect_keyword, expec
 from checks.base import CheckContext, CheckResult, MonitorSpec
 from checks.http_config import HttpOptions, validate_config
 from checks.http_exchange import Exchange, ExchangeError, Request, exchange, is_redirect
+from checks.target_policy import TargetPolicy
 
 KEEP_FOR_MATCHING = 1_000_000  # body bytes kept when a keyword or JSON path needs them
 EVIDENCE_BYTES = 2048
@@ -57,6 +58,7 @@ async def _check(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
             timeout_s=monitor.timeout_s,
             keep_bytes=_kept_body_bytes(monitor, options),
             chain=chain,
+            policy=ctx.policy(monitor),
         )
     except ExchangeError as exc:
         return _failed(exc, chain, elapsed_ms=_ms_since(started))
@@ -77,6 +79,7 @@ async def _follow(
     timeout_s: float,
     keep_bytes: int,
     chain: list[dict[str, Any]],
+    policy: TargetPolicy,
 ) -> tuple[float, Exchange]:
     """(when the first hop started, the final response), following redirects when asked.
 
@@ -100,6 +103,7 @@ async def _follow(
             timeout_s=timeout_s,
             keep_bytes=keep_bytes,
             redirect_body=not options.follow_redirects,
+            policy=policy,
         )
         if first_started is None:
             first_started = response.started_at

@@ -32,6 +32,7 @@ from checks.base import CheckContext, Timings
 from checks.neterrors import connect_failure
 from checks.network import AsyncioBackend
 from checks.resolve import Resolved, ResolveError, resolve
+from checks.target_policy import TargetPolicy
 from checks.timefmt import seconds_text
 
 USER_AGENT = "Vigil/0.1 (uptime check)"
@@ -185,17 +186,22 @@ async def exchange(
     timeout_s: float,
     keep_bytes: int,
     redirect_body: bool,
+    policy: TargetPolicy,
 ) -> Exchange:
     """Send one request and read the body, keeping its first ``keep_bytes``.
 
     A redirect's body is read only if ``redirect_body``. ``deadline`` is on
     ``time.monotonic()``; ``timeout_s`` is the monitor's timeout, named in messages.
+    The host is resolved and judged by ``policy`` for each request (so for every
+    redirect hop), and the connection goes to that judged address.
     """
     verify = ctx.ssl_verify if request.verify_tls else ctx.ssl_noverify
     started = time.perf_counter()
     host = request.url.host
     try:
-        resolved = await resolve(host, ctx, timeout=max(deadline - time.monotonic(), 0.001))
+        resolved = await resolve(
+            host, ctx, timeout=max(deadline - time.monotonic(), 0.001), policy=policy
+        )
     except ResolveError as exc:
         raise ExchangeError(exc.message) from None
     dns_done = time.perf_counter()

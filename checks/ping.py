@@ -98,7 +98,7 @@ async def run(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
     count = int(monitor.config.get("count", DEFAULT_COUNT))
     interval = float(monitor.config.get("packetInterval", DEFAULT_INTERVAL_S))
     try:
-        resolved = await resolve(host, ctx, timeout=monitor.timeout_s)
+        resolved = await resolve(host, ctx, timeout=monitor.timeout_s, policy=ctx.policy(monitor))
     except ResolveError as exc:
         return CheckResult("DOWN", error=exc.message, checked_at=now)
     slack = min(monitor.timeout_s * SLACK_FRACTION, MAX_SLACK_S)

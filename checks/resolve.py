@@ -21,6 +21,7 @@ import dns.rcode
 import dns.resolver
 
 from checks.base import CheckContext
+from checks.target_policy import TargetPolicy
 from checks.timefmt import seconds_text
 
 HOSTS_FILE = "/etc/hosts"
@@ -34,6 +35,10 @@ class ResolveError(Exception):
         self.message = message
 
 
+class TargetRefused(ResolveError):
+    """The name resolved to an address the target policy refuses."""
+
+
 @dataclass(frozen=True)
 class Resolved:
     """The address to connect to; ``dns_ms`` is None when no lookup happened."""
@@ -45,8 +50,26 @@ class Resolved:
 
 # The timeout is a parameter (not asyncio.timeout around the call) so that dnspython
 # owns it and the error can say "no answer within N s" instead of a bare cancel.
-async def resolve(host: str, ctx: CheckContext, *, timeout: float) -> Resolved:  # noqa: ASYNC109
-    """Resolve ``host`` to one address, or raise ResolveError saying why not."""
+async def resolve(
+    host: str,
+    ctx: CheckContext,
+    *,
+    timeout: float,  # noqa: ASYNC109
+    policy: TargetPolicy,
+) -> Resolved:
+    """Resolve ``host`` to one address that ``policy`` allows, or raise ResolveError.
+
+    The caller must connect to ``Resolved.address`` (not to ``host`` again), so the
+    address judged here is the one connected to.
+    """
+    resolved = await _resolve(host, ctx, timeout=timeout)
+    refused = policy.refusal(resolved.address, host=host)
+    if refused is not None:
+        raise TargetRefused(refused)
+    return resolved
+
+
+async def _resolve(host: str, ctx: CheckContext, *, timeout: float) -> Resolved:  # noqa: ASYNC109
     host = host.strip("[]")
     literal = _ip_literal(host)
     if literal is not None:

@@ -74,7 +74,9 @@ async def run(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
     deadline = loop.time() + monitor.timeout_s
     started = time.perf_counter()
     try:
-        resolved = await resolve(target.host, ctx, timeout=monitor.timeout_s)
+        resolved = await resolve(
+            target.host, ctx, timeout=monitor.timeout_s, policy=ctx.policy(monitor)
+        )
     except ResolveError as exc:
         return CheckResult("DOWN", error=exc.message, checked_at=now)
     address = HostPort(resolved.address, target.port)

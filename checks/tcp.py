@@ -61,7 +61,7 @@ async def _check(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
     deadline = time.monotonic() + monitor.timeout_s
     started = time.perf_counter()
     try:
-        resolved = await resolve(host, ctx, timeout=monitor.timeout_s)
+        resolved = await resolve(host, ctx, timeout=monitor.timeout_s, policy=ctx.policy(monitor))
     except ResolveError as exc:
         raise _Failed(exc.message) from None
     dns_done = time.perf_counter()

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # The channels' 10 s timeout plus a 2 s margin; renewed every third while delivering,
     # so a dead dispatcher's delivery is taken over 8-12 s after it died.
     dispatch_lease_s: float = 12.0
+    # Organizations created through the API or `vigil admin create-org` start trusted?
+    trust_new_orgs: bool = False
+    # Networks every organization may reach (checks.target_policy.parse_networks).
+    allowed_targets_csv: str = Field(default="", alias="VIGIL_ALLOWED_TARGETS")
 
     @cached_property
     def regions(self) -> list[str]:

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from store.secrets import SecretBox, attach, load_box
+
 
 def sync_url(url: str) -> str:
     """The URL for synchronous use (Alembic): plain sqlite, psycopg 3 for PostgreSQL."""
@@ -55,7 +57,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 class Store:
     """An async engine and its session factory."""
 
-    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 20, secret_box: SecretBox | None = None
+    ) -> None:
+        """``secret_box`` defaults to the key from the environment or the key file."""
         self.url = url
         aurl = async_url(url)
         self.dialect = make_url(aurl).get_backend_name()
@@ -72,6 +77,8 @@ class Store:
         self.engine: AsyncEngine = create_async_engine(aurl, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.secrets = secret_box or load_box(url)
+        attach(self.engine.dialect, self.secrets)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._raw: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
         self._raw_lock = asyncio.Lock()

@@ -14,11 +14,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, BigId, JSONDoc
+from store.secrets import EncryptedDocument, MonitorConfig
 
 JSONList = JSONDoc
 
@@ -37,6 +39,8 @@ class Organization(Base):
     plan: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # May its checks and channels reach internal addresses? (checks.target_policy)
+    trusted: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class User(Base):
@@ -95,7 +99,8 @@ class Monitor(Base):
     expected_keyword: Mapped[str | None] = mapped_column(String(500))
     timeout_s: Mapped[int] = mapped_column(Integer, default=30)
     regions: Mapped[list[str]] = mapped_column(JSONList)
-    config: Mapped[dict[str, Any]]
+    # Header values encrypted at rest (store.secrets).
+    config: Mapped[dict[str, Any]] = mapped_column(MonitorConfig)
     failure_threshold: Mapped[int] = mapped_column(Integer, default=2)
     recovery_threshold: Mapped[int] = mapped_column(Integer, default=1)
     region_quorum: Mapped[int] = mapped_column(Integer, default=1)
@@ -193,7 +198,8 @@ class AlertChannel(Base):
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
     type: Mapped[str] = mapped_column(String(16))
-    config: Mapped[dict[str, Any]]
+    # Encrypted at rest as a whole: URLs, tokens and signing secrets (store.secrets).
+    config: Mapped[dict[str, Any]] = mapped_column(EncryptedDocument)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

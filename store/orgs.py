@@ -39,11 +39,22 @@ async def create_org(
     plan: str,
     owner_email: str,
     now: datetime,
+    trusted: bool,
     key_plaintext: str | None = None,
 ) -> tuple[Organization, str]:
-    """Create an organization with an OWNER user and that owner's first API key."""
+    """Create an organization with an OWNER user and that owner's first API key.
+
+    ``trusted`` lets its checks and channels reach internal addresses; it is the
+    operator's decision (``Settings.trust_new_orgs``, ``vigil admin trust-org``).
+    """
     org = Organization(
-        id=new_id("org"), name=name, slug=slug, plan=plan, created_at=now, updated_at=now
+        id=new_id("org"),
+        name=name,
+        slug=slug,
+        plan=plan,
+        created_at=now,
+        updated_at=now,
+        trusted=trusted,
     )
     user = User(id=new_id("usr"), email=owner_email, name="Owner", created_at=now)
     session.add_all([org, user])
@@ -77,3 +88,13 @@ async def owner_of(session: AsyncSession, org_id: str) -> str | None:
         .limit(1)
     )
     return user_id
+
+
+async def set_trusted(session: AsyncSession, slug: str, *, trusted: bool, now: datetime) -> bool:
+    """Trust or untrust the organization ``slug``; False when there is none."""
+    org = await org_by_slug(session, slug)
+    if org is None:
+        return False
+    org.trusted = trusted
+    org.updated_at = now
+    return True

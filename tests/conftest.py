@@ -25,6 +25,10 @@ from store.db import Store, sync_url
 from store.migrate import upgrade
 from store.models import Base
 
+# One key for every store and `vigil` subprocess of the run (PostgreSQL stores need
+# one; SQLite stores would otherwise each make a key file beside their database).
+os.environ.setdefault("VIGIL_SECRET_KEY", "dGVzdC1rZXktZm9yLXZpZ2lsLXRlc3RzLW9ubHktMDE=")
+
 PG_SERVER = os.environ.get(
     "VIGIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
 
 from store.clock import SystemClock
 from store.config import Settings
 from store.db import Store
 from store.keys import create_key as store_key
-from store.models import Worker
-from store.orgs import SLUG_RE, org_by_slug, owner_of, slug_taken
+from store.models import AlertChannel, Monitor, Worker
+from store.orgs import SLUG_RE, org_by_slug, owner_of, set_trusted, slug_taken
 from store.orgs import create_org as store_org
 from store.plans import PLANS
+from store.secrets import (
+    SecretBox,
+    generate_key,
+    key_file_for,
+    keys_from_environment,
+    load_keys,
+    write_key_file,
+)
 
 
 class UserError(Exception):
     """A problem the person running the command can fix; printed without a traceback."""
 
 
-async def create_org(settings: Settings, *, name: str, slug: str, plan: str | None) -> str:
-    """Create an organization with an owner; returns the owner's first key."""
+async def create_org(
+    settings: Settings, *, name: str, slug: str, plan: str | None, trusted: bool | None = None
+) -> str:
+    """Create an organization with an owner; returns the owner's first key.
+
+    ``trusted`` None takes the default for new organizations (VIGIL_TRUST_NEW_ORGS).
+    """
     if not SLUG_RE.match(slug):
         raise UserError(f"slug {slug!r} must be lowercase letters, digits and hyphens")
     if plan is not None and plan not in PLANS:
@@ -36,10 +50,62 @@ async def create_org(settings: Settings, *, name: str, slug: str, plan: str | No
                 plan=plan or settings.default_plan,
                 owner_email=f"owner@{slug}.local",
                 now=SystemClock().now(),
+                trusted=settings.trust_new_orgs if trusted is None else trusted,
             )
         return key
     finally:
         await store.close()
+
+
+async def set_trust(settings: Settings, *, slug: str, trusted: bool) -> None:
+    """Let the organization's checks and channels reach internal addresses, or stop them."""
+    store = Store(settings.database_url)
+    try:
+        async with store.transaction() as session:
+            if not await set_trusted(session, slug, trusted=trusted, now=SystemClock().now()):
+                raise UserError(
+                    f"no organization with slug {slug!r}; list them in the API "
+                    "(GET /api/organization) or create it with 'vigil admin create-org'"
+                )
+    finally:
+        await store.close()
+
+
+async def rotate_secret_key(settings: Settings) -> str:
+    """Re-encrypt every stored secret with the newest key; returns what to tell the operator.
+
+    With VIGIL_SECRET_KEY the newest key is its first (the operator put the new key
+    first, the old ones after); with the SQLite key file a new key is generated and
+    the file keeps only it once every secret is re-encrypted.
+    """
+    url = settings.database_url
+    from_env = bool(keys_from_environment())
+    keys = load_keys(url)
+    path = key_file_for(url)
+    if not from_env:
+        assert path is not None  # load_keys raised otherwise
+        keys = [generate_key().encode(), *keys]
+    store = Store(url, secret_box=SecretBox(keys))
+    try:
+        async with store.transaction() as session:
+            channels = list(await session.scalars(select(AlertChannel)))
+            for channel in channels:
+                flag_modified(channel, "config")
+            monitors = [
+                m
+                for m in await session.scalars(select(Monitor))
+                if isinstance(m.config, dict) and m.config.get("headers")
+            ]
+            for monitor in monitors:
+                flag_modified(monitor, "config")
+    finally:
+        await store.close()
+    done = f"re-encrypted {len(channels)} alert channel(s) and {len(monitors)} monitor(s)"
+    if from_env:
+        return f"{done} with the first key of VIGIL_SECRET_KEY; the other keys may now be dropped"
+    assert path is not None
+    write_key_file(path, [keys[0].decode()])
+    return f"{done} with a new key in {path}; restart Vigil so it reads the new key"
 
 
 async def create_key(settings: Settings, *, org_slug: str, name: str, read_only: bool) -> str:

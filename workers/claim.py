@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checks.base import MonitorSpec
 from store.base import UTCDateTime
 from store.clock import utc
-from store.models import Monitor, MonitorSchedule
+from store.models import Monitor, MonitorSchedule, Organization
 from store.results import SCHEDULES
 from store.schedules import SCHEDULED_TYPES
 
@@ -98,6 +98,7 @@ _SPEC_COLUMNS = (
     Monitor.expected_keyword,
     Monitor.config,
     Monitor.org_id,
+    Organization.trusted,
 )
 
 
@@ -120,6 +121,7 @@ async def claim_due(
     query = (
         select(MonitorSchedule.next_run_at, MonitorSchedule.leased_slot_at, *_SPEC_COLUMNS)
         .join(Monitor, Monitor.id == MonitorSchedule.monitor_id)
+        .join(Organization, Organization.id == Monitor.org_id)
         .where(
             MonitorSchedule.region == region,
             or_(
@@ -153,7 +155,7 @@ async def claim_due(
     claimed: list[ClaimedRun] = []
     params: list[dict[str, object]] = []
     for next_run_at, lapsed_slot, mid, name, mtype, url, method, timeout_s, *rest in rows:
-        interval_s, expected_status, expected_keyword, config, org_id = rest
+        interval_s, expected_status, expected_keyword, config, org_id, trusted = rest
         spec = MonitorSpec(
             id=mid,
             name=name,
@@ -167,6 +169,7 @@ async def claim_due(
             expected_keyword=expected_keyword,
             config=config or {},
             org_id=org_id,
+            trusted=bool(trusted),
         )
         due_at, following = slot_to_run(
             utc(next_run_at),

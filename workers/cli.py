@@ -11,6 +11,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
 from store.config import Settings
+from store.secrets import SecretKeyError
 from workers.admin import UserError
 
 log = logging.getLogger("vigil")
@@ -97,8 +98,35 @@ def _cmd_dispatcher(args: argparse.Namespace) -> int:
 def _cmd_create_org(args: argparse.Namespace) -> int:
     from workers.admin import create_org
 
-    key = asyncio.run(create_org(_settings(args), name=args.name, slug=args.slug, plan=args.plan))
+    key = asyncio.run(
+        create_org(
+            _settings(args), name=args.name, slug=args.slug, plan=args.plan, trusted=args.trusted
+        )
+    )
     print(f"Organization '{args.slug}' created. Its admin API key (shown once):\n\n  {key}\n")
+    return 0
+
+
+def _cmd_rotate_secret_key(args: argparse.Namespace) -> int:
+    from store.secrets import generate_key
+    from workers.admin import rotate_secret_key
+
+    if args.generate:
+        print(generate_key())
+        return 0
+    print(asyncio.run(rotate_secret_key(_settings(args))))
+    return 0
+
+
+def _cmd_trust_org(args: argparse.Namespace) -> int:
+    from workers.admin import set_trust
+
+    trusted = args.admin_command == "trust-org"
+    asyncio.run(set_trust(_settings(args), slug=args.slug, trusted=trusted))
+    if trusted:
+        print(f"Organization '{args.slug}' is trusted: its checks may reach internal addresses.")
+    else:
+        print(f"Organization '{args.slug}' is untrusted: its checks reach public addresses only.")
     return 0
 
 
@@ -190,7 +218,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--slug", required=True)
     p.add_argument("--plan", default=None, help="FREE, PRO, BUSINESS or ENTERPRISE")
+    p.add_argument(
+        "--trusted",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="may its checks reach internal addresses (default VIGIL_TRUST_NEW_ORGS, false)",
+    )
     p.set_defaults(fn=_cmd_create_org)
+    p = admin.add_parser(
+        "trust-org", help="let an organization's checks and channels reach internal addresses"
+    )
+    p.add_argument("slug", help="organization slug")
+    p.set_defaults(fn=_cmd_trust_org)
+    p = admin.add_parser("untrust-org", help="limit an organization to public addresses")
+    p.add_argument("slug", help="organization slug")
+    p.set_defaults(fn=_cmd_trust_org)
+    p = admin.add_parser(
+        "rotate-secret-key", help="re-encrypt stored secrets with a new key (docs/security.md)"
+    )
+    p.add_argument(
+        "--generate", action="store_true", help="only print a new key for VIGIL_SECRET_KEY"
+    )
+    p.set_defaults(fn=_cmd_rotate_secret_key)
     p = admin.add_parser("create-key", help="create an API key for an organization's owner")
     p.add_argument("--org", required=True, help="organization slug")
     p.add_argument("--name", default="CLI key")
@@ -208,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.fn(args)
     except KeyboardInterrupt:
         return 130
-    except UserError as exc:
+    except (UserError, SecretKeyError) as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return 2
     return code

@@ -3,7 +3,8 @@
 ``VIGIL_DNS_NAMESERVERS``: comma-separated ``host`` or ``host:port`` the DNS check asks
 instead of the system resolver. ``VIGIL_EXTRA_CA_FILE``: a PEM file of extra CA
 certificates the verifying TLS context trusts besides the system store (private
-CAs; the benchmark's and tests' loopback HTTPS targets).
+CAs; the benchmark's and tests' loopback HTTPS targets). ``VIGIL_ALLOWED_TARGETS``:
+networks every organization's checks may reach (``checks.target_policy``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import ssl
 from collections.abc import Mapping
 
 from checks.base import CheckContext
+from checks.target_policy import parse_networks
 from store.clock import Clock, SystemClock
 
 
@@ -32,4 +34,9 @@ def build_context(
                 "point it at a readable PEM file of CA certificates or unset it"
             ) from exc
     servers = tuple(s.strip() for s in env.get("VIGIL_DNS_NAMESERVERS", "").split(",") if s.strip())
-    return CheckContext(clock=clock or SystemClock(), ssl_verify=verify, nameservers=servers)
+    return CheckContext(
+        clock=clock or SystemClock(),
+        ssl_verify=verify,
+        nameservers=servers,
+        allowed_targets=parse_networks(env.get("VIGIL_ALLOWED_TARGETS", "")),
+    )

@@ -16,8 +16,14 @@ from typing import Any
 from store.logcontext import FIELDS, current
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# Libraries that log at INFO per request or per tick: thousands of lines a second.
-_QUIET = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "apscheduler": logging.WARNING}
+# Libraries that log at INFO per request or per tick: thousands of lines a second,
+# and every request URL (Slack webhook paths, tokens in query strings).
+_QUIET = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "urllib3": logging.WARNING,
+    "apscheduler": logging.WARNING,
+}
 # A claim tick that overruns the next is skipped by design (the next one claims);
 # while the store is down the pool's reconnect attempts are summarised by store.outage.
 _QUIETER = {"apscheduler.scheduler": logging.ERROR, "psycopg.pool": logging.ERROR}

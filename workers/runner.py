@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from urllib.parse import urlsplit
 
+from alerting.redact import scrub, secrets_of
 from checks.base import CheckContext, CheckFn, CheckResult, MonitorSpec
 from checks.registry import check_for
 from store.results import RecordedResult
@@ -123,6 +124,12 @@ class Runner:
         CHECKS.labels(monitor.type, run.region, result.status).inc()
         CHECK_DURATION.labels(monitor.type, run.region).observe(took_s)
         CHECK_LATENESS.labels(run.region).observe(max(0.0, lateness_ms / 1000))
+        # A response may echo a credential (a header, the URL's password); results are
+        # shown to every key of the organization and copied into alerts.
+        secrets = secrets_of(monitor.url, monitor.config)
+        result = replace(
+            result, error=scrub(result.error, secrets), details=scrub(result.details, secrets)
+        )
         details = dict(result.details)
         details["scheduledAt"] = run.due_at.isoformat()
         details["latenessMs"] = round(lateness_ms, 1)

@@ -29,9 +29,21 @@ log = logging.getLogger("vigil")
 
 
 def print_banner(settings: Settings, boot: Bootstrapped) -> None:
-    """Show the first admin key once, where a person starting Vigil will see it."""
+    """Show the first admin key once, where a person starting Vigil will see it.
+
+    A key the operator supplied (VIGIL_BOOTSTRAP_KEY) is never printed: they have
+    it already, and a log collector should not get it too.
+    """
     url = settings.base_url
     line = "=" * 72
+    if settings.bootstrap_key:
+        print(
+            f"\n{line}\n  Vigil created organization 'default' with the admin key given in "
+            f"VIGIL_BOOTSTRAP_KEY.\n{line}\n",
+            file=sys.stdout,
+            flush=True,
+        )
+        return
     print(
         f"\n{line}\n"
         f"  Vigil created organization 'default' and its admin API key.\n"

@@ -20,7 +20,9 @@ from apprise.manager_plugins import NotificationManager
 
 from alerting import messages
 from alerting.channels.base import AlertEvent, ChannelSpec, Delivery, DeliveryContext
+from alerting.channels.connect_guard import guarded
 from alerting.channels.validation import ELLIPSIS, Issues, misconfigured
+from checks.target_policy import TargetPolicy
 
 _NOTIFY_TYPES = {
     "monitor.down": apprise.NotifyType.FAILURE,
@@ -98,11 +100,17 @@ async def deliver(channel: ChannelSpec, event: AlertEvent, ctx: DeliveryContext)
         render(event, channel.config),
         timeout_s=ctx.timeout_s,
         receiver=f"Apprise channel {channel.name!r}",
+        policy=ctx.policy(channel),
     )
 
 
-async def send(url: str, notice: Notice, *, timeout_s: float, receiver: str) -> Delivery:
-    """Send one notice through Apprise; a failure's reason comes from its captured warnings."""
+async def send(
+    url: str, notice: Notice, *, timeout_s: float, receiver: str, policy: TargetPolicy
+) -> Delivery:
+    """Send one notice through Apprise; a failure's reason comes from its captured warnings.
+
+    Every socket Apprise's plugin opens is judged by ``policy`` (``connect_guard``).
+    """
     sender = _new_apprise()
     if not sender.add(url):
         return Delivery(
@@ -110,13 +118,17 @@ async def send(url: str, notice: Notice, *, timeout_s: float, receiver: str) -> 
             permanent=True,
             error=f"{receiver}: Apprise cannot use this URL; check its format in the Apprise wiki",
         )
-    result = await sender.async_notify(
-        body=notice.body,
-        title=notice.title,
-        notify_type=notice.notify_type,
-        body_format=apprise.NotifyFormat.TEXT,
-        timeout=timeout_s,
-    )
+    with guarded(policy) as guard:
+        result = await sender.async_notify(
+            body=notice.body,
+            title=notice.title,
+            notify_type=notice.notify_type,
+            body_format=apprise.NotifyFormat.TEXT,
+            timeout=timeout_s,
+        )
+    if guard.refusals and not result:
+        result.close()
+        return Delivery(ok=False, permanent=True, error=f"{receiver}: {guard.refusals[0]}")
     with result:
         if result:
             return Delivery(ok=True)

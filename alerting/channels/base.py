@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from checks.target_policy import Network, TargetPolicy
+
 EventType = Literal[
     "monitor.down",
     "monitor.up",
@@ -32,6 +34,8 @@ class ChannelSpec:
     name: str
     type: str
     config: Mapping[str, Any]
+    # Whether the channel's organization may reach internal addresses; fails closed.
+    trusted: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,3 +79,9 @@ class DeliveryContext:
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     timeout_s: float = 10.0
     ssl_context: ssl.SSLContext = field(default_factory=ssl.create_default_context)
+    # Networks every organization's channels may reach (VIGIL_ALLOWED_TARGETS).
+    allowed_targets: tuple[Network, ...] = ()
+
+    def policy(self, channel: ChannelSpec) -> TargetPolicy:
+        """The target policy for a URL the channel's organization chose."""
+        return TargetPolicy(trusted=channel.trusted, allowed=self.allowed_targets)

@@ -91,4 +91,6 @@ async def deliver(channel: ChannelSpec, event: AlertEvent, ctx: DeliveryContext)
         encode_json(render(event, channel.config)),
         ctx,
         receiver=f"PagerDuty (channel {channel.name!r})",
+        # The events URL is the operator's setting, not the organization's choice.
+        policy=None,
     )

@@ -8,6 +8,7 @@ channel.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import json
 import socket
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from alerting.channels.base import Delivery, DeliveryContext
+from checks.target_policy import TargetPolicy
 
 _RETRYABLE_4XX = frozenset({408, 425, 429})
 _EXCERPT_CHARS = 200
@@ -45,14 +47,33 @@ async def post_json(
     *,
     headers: Mapping[str, str] | None = None,
     receiver: str = "the receiver",
+    policy: TargetPolicy | None,
 ) -> Delivery:
-    """POST ``raw_body`` as JSON to ``url``; never raises for the receiver's failure."""
+    """POST ``raw_body`` as JSON to ``url``; never raises for the receiver's failure.
+
+    ``policy`` judges a URL an organization chose (None: the operator's own URL,
+    such as PagerDuty's events endpoint); a refused address is a permanent failure.
+    """
     sent_headers = {"Content-Type": "application/json", "User-Agent": user_agent()}
     sent_headers.update(headers or {})
     where = _where(url)
     try:
+        target: str | httpx.URL = url
+        extensions: dict[str, Any] = {}
+        if policy is not None and not policy.trusted:
+            target, extensions = await _pinned(url, sent_headers, policy)
         async with httpx.AsyncClient(timeout=ctx.timeout_s, verify=ctx.ssl_context) as client:
-            response = await client.post(url, content=raw_body, headers=sent_headers)
+            response = await client.post(
+                target, content=raw_body, headers=sent_headers, extensions=extensions
+            )
+    except RefusedAddress as exc:
+        return Delivery(ok=False, permanent=True, error=f"{receiver}: {exc}")
+    except OSError as exc:  # resolving the host for _pinned
+        reason, advice = _reason(exc)
+        return Delivery(
+            ok=False,
+            error=f"could not connect to {receiver} at {where}: {reason}; {advice}, will retry",
+        )
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         return Delivery(
             ok=False,
@@ -80,6 +101,35 @@ async def post_json(
             error=f"sending to {receiver} at {where} failed: {reason}; {advice}, will retry",
         )
     return outcome(response, receiver=receiver)
+
+
+class RefusedAddress(Exception):
+    """The receiver's address is one its organization may not reach."""
+
+
+async def _pinned(
+    url: str, headers: dict[str, str], policy: TargetPolicy
+) -> tuple[httpx.URL, dict[str, Any]]:
+    """``url`` with its host replaced by the one address judged by ``policy``.
+
+    The connection goes to that address, with the original Host header and TLS
+    server name (so the certificate is still checked against the name): a second
+    DNS lookup, which could answer differently, never happens.
+    """
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return parsed, {}  # httpx refuses it with its own message
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    infos = await asyncio.get_running_loop().getaddrinfo(parsed.host, port, type=socket.SOCK_STREAM)
+    address = str(infos[0][4][0])
+    refused = policy.refusal(address, host=parsed.host)
+    if refused is not None:
+        raise RefusedAddress(refused)
+    headers["Host"] = parsed.netloc.decode("ascii")
+    extensions: dict[str, Any] = {}
+    if parsed.scheme == "https" and parsed.host != address:
+        extensions["sni_hostname"] = parsed.host
+    return parsed.copy_with(host=address), extensions
 
 
 def outcome(response: httpx.Response, *, receiver: str = "the receiver") -> Delivery:

@@ -73,4 +73,5 @@ async def deliver(channel: ChannelSpec, event: AlertEvent, ctx: DeliveryContext)
         encode_json(render(event, channel.config)),
         ctx,
         receiver=f"Slack webhook of channel {channel.name!r}",
+        policy=ctx.policy(channel),
     )

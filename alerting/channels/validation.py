@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from alerting.channels.base import ChannelSpec, Delivery
 
-Issues = list[tuple[str, str]]
+# Re-exported: the channel modules mask through this module.
+from alerting.redact import ELLIPSIS as ELLIPSIS
+from alerting.redact import mask_secret as mask_secret
+from alerting.redact import mask_url
 
-ELLIPSIS = "\u2026"
+Issues = list[tuple[str, str]]
 
 
 def check_http_url(config: Mapping[str, Any], key: str) -> Issues:
@@ -45,38 +48,20 @@ def check_token(config: Mapping[str, Any], key: str, *, what: str) -> Issues:
     return []
 
 
-def mask_secret(value: str) -> str:
-    """``abcd…wxyz``: enough to recognise a secret, not enough to use it."""
-    if len(value) >= 16:
-        return f"{value[:4]}{ELLIPSIS}{value[-4:]}"
-    if len(value) >= 10:
-        return f"{ELLIPSIS}{value[-4:]}"
-    return ELLIPSIS
-
-
 def mask_url_credentials(url: str) -> str:
-    """Hide the password in ``scheme://user:password@host/...``; keep the rest."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        netloc = parts.netloc.rsplit("@", 1)[1]
-        user = parts.username or ""
-        masked = f"{user}:{mask_secret(parts.password)}@{netloc}"
-        return urlunsplit(parts._replace(netloc=masked))
-    except ValueError:
-        return ELLIPSIS
+    """Hide the password and every query value (a webhook URL's token often sits there)."""
+    return mask_url(url, every_query_value=True)
 
 
 def mask_url_path(url: str) -> str:
-    """``https://hooks.slack.com/serv…abcd``: keep the host, hide the path's token."""
+    """``https://hooks.slack.com/…abcd``: keep the host, hide the path that is the token."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return ELLIPSIS
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     host = parts.netloc.rsplit("@", 1)[-1]
-    return f"{parts.scheme}://{host}{mask_secret(path) if path else ''}"
+    return f"{parts.scheme}://{host}/{mask_secret(path) if path.strip('/') else ''}"
 
 
 def misconfigured(channel: ChannelSpec, issues: Issues) -> Delivery:

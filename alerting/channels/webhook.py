@@ -116,6 +116,7 @@ async def deliver(channel: ChannelSpec, event: AlertEvent, ctx: DeliveryContext)
         ctx,
         headers=sent_headers,
         receiver=f"webhook {channel.name!r}",
+        policy=ctx.policy(channel),
     )
 
 

@@ -230,7 +230,13 @@ async def send_test(
     """
     async with store.transaction() as session:
         channel = await _owned(session, auth, channel_id)
-    spec = ChannelSpec(id=channel.id, name=channel.name, type=channel.type, config=channel.config)
+    spec = ChannelSpec(
+        id=channel.id,
+        name=channel.name,
+        type=channel.type,
+        config=channel.config,
+        trusted=auth.org.trusted,
+    )
     delivery = await deliver_via(
         spec, sample_event(channel, clock=clock), delivery_context(settings)
     )

@@ -11,12 +11,18 @@ from sqlalchemy import delete
 
 from alerting.evaluator import close_incident
 from api.body import read_object
-from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
+from api.deps import Auth, AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
 from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
 from api.monitor_input import Context, validate, with_create_defaults
 from api.pagination import Page, page_params, parse_time
-from api.serialize import check_json, incident_json, last_check_json, monitor_json
+from api.serialize import (
+    check_json,
+    incident_json,
+    keep_masked_secrets,
+    last_check_json,
+    monitor_json,
+)
 from store.checks import count_checks, list_checks
 from store.config import Settings
 from store.incidents import list_incidents
@@ -44,8 +50,8 @@ def _plan_gate(plan: str, monitor_type: Any) -> None:
         )
 
 
-def _fields_of(m: Monitor, settings: Settings) -> dict[str, Any]:
-    return monitor_json(m, base_url=settings.base_url)
+def _fields_of(m: Monitor, settings: Settings, auth: Auth) -> dict[str, Any]:
+    return monitor_json(m, base_url=settings.base_url, can_write=auth.can_write)
 
 
 @router.get("")
@@ -61,7 +67,8 @@ async def list_all(
     monitors = await list_monitors(session, auth.org_id, offset=p.offset, limit=p.limit)
     last = await last_checks(session, [m.id for m in monitors])
     data = [
-        {**_fields_of(m, settings), "lastCheck": last_check_json(last.get(m.id))} for m in monitors
+        {**_fields_of(m, settings, auth), "lastCheck": last_check_json(last.get(m.id))}
+        for m in monitors
     ]
     total = await count_monitors(session, auth.org_id)
     return {"data": data, "pagination": p.block(total)}
@@ -94,7 +101,7 @@ async def create(
         monitor = await create_monitor(
             session, auth.org_id, with_create_defaults(values, ctx), now=clock.now()
         )
-        return 201, {"data": _fields_of(monitor, settings)}
+        return 201, {"data": _fields_of(monitor, settings, auth)}
 
     return await run_create(request, auth, store, clock, _create)
 
@@ -114,7 +121,7 @@ async def get_one(
     monitor = await _owned(session, auth, monitor_id)
     checks = await list_checks(session, monitor.id, since=None, until=None, limit=50)
     incidents, _ = await list_incidents(session, auth.org_id, monitor_id=monitor.id, limit=10)
-    data = _fields_of(monitor, settings)
+    data = _fields_of(monitor, settings, auth)
     data["lastCheck"] = last_check_json(checks[0] if checks else None)
     data["checks"] = [check_json(c) for c in checks]
     data["incidents"] = [incident_json(i) for i, _m in incidents]
@@ -138,7 +145,9 @@ async def update(
         known_regions=tuple(settings.regions),
         channel_ids=await channel_ids(session, auth.org_id),
     )
-    values, issues = validate(body, ctx=ctx, current=_fields_of(monitor, settings))
+    stored = monitor_json(monitor, base_url=settings.base_url, masked=False)
+    body = keep_masked_secrets(body, stored)
+    values, issues = validate(body, ctx=ctx, current=stored)
     if issues:
         raise invalid(issues)
     if "type" in values:
@@ -149,7 +158,7 @@ async def update(
         if required in values and values[required] is None:
             raise invalid([(required, "cannot be null")])
     await update_monitor(session, monitor, values, now=clock.now())
-    return {"data": _fields_of(monitor, settings)}
+    return {"data": _fields_of(monitor, settings, auth)}
 
 
 @router.delete("/{monitor_id}")
@@ -171,7 +180,7 @@ async def _set_active(
         await close_incident(session, monitor, now=clock.now(), reason="monitor paused")
     await update_monitor(session, monitor, {"is_active": active}, now=clock.now())
     return {
-        "data": _fields_of(monitor, settings),
+        "data": _fields_of(monitor, settings, auth),
         "message": "Monitor resumed" if active else "Monitor paused",
     }
 

@@ -105,6 +105,8 @@ async def create(
                     plan=body.get("plan") or auth.org.plan,
                     owner_email=owner_email,
                     now=clock.now(),
+                    # Trust is the operator's to give (vigil admin trust-org), not the caller's.
+                    trusted=settings.trust_new_orgs,
                 )
         except IntegrityError:
             raise _slug_conflict(body["slug"]) from None

@@ -10,7 +10,9 @@ from tests.servers.receivers import HttpReceiver, Reply, refused_port
 
 
 def _channel(url: str) -> ChannelSpec:
-    return ChannelSpec(id="ch_a", name="Team chat", type="APPRISE", config={"url": url})
+    return ChannelSpec(
+        id="ch_a", name="Team chat", type="APPRISE", config={"url": url}, trusted=True
+    )
 
 
 def _json_url(receiver: HttpReceiver, path: str = "/notify") -> str:

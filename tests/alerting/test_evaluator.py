@@ -247,6 +247,7 @@ async def test_pausing_a_down_monitor_closes_its_incident_and_tells_those_paged(
             plan="ENTERPRISE",
             owner_email="p@p.t",
             now=clock.now(),
+            trusted=True,
         )
     await make_channel(store, clock, org.id)
     monitor = await make_monitor(store, clock, org.id, reminder_interval_min=5)
@@ -313,3 +314,19 @@ async def test_expired_idempotency_keys_and_old_screenshots_are_purged(
         assert await purge_expired(session, now=clock.now()) == (0, 1)
         left = list(await session.scalars(select(Artifact.id)))
     assert left == [new] and old != new
+
+
+async def test_alert_shows_the_monitor_url_with_its_credentials_masked(
+    store: Store, clock: FrozenClock
+) -> None:
+    org = await make_org(store, clock)
+    await make_channel(store, clock, org)
+    url = "https://bot:hunter2hunter2@api.example.com/health?token=tok-0123456789"
+    monitor = await make_monitor(store, clock, org, url=url)
+    for _ in range(2):
+        await record(store, clock, monitor, "DOWN", error="Connection refused")
+        clock.advance(10)
+    (row,) = await outbox(store)
+    assert row.payload["monitorUrl"] == (
+        "https://bot:\u2026ter2@api.example.com/health?token=\u20266789"
+    )

@@ -99,5 +99,5 @@ def test_validate_requires_routing_key() -> None:
     assert pagerduty.validate({"routingKey": "abc def"})[0][1].startswith("must not contain spaces")
 
 
-def test_mask_shows_prefix_and_last_four() -> None:
-    assert pagerduty.mask(CONFIG) == {"routingKey": "R012…BCDE"}
+def test_mask_shows_only_the_last_four() -> None:
+    assert pagerduty.mask(CONFIG) == {"routingKey": "…BCDE"}

@@ -14,7 +14,11 @@ BODY = b'{"text":"hi"}'
 async def test_post_json_connection_refused_is_retryable_and_says_so() -> None:
     with refused_port() as port:
         delivery = await post_json(
-            f"http://127.0.0.1:{port}/hook", BODY, DeliveryContext(timeout_s=5), receiver="Slack"
+            f"http://127.0.0.1:{port}/hook",
+            BODY,
+            DeliveryContext(timeout_s=5),
+            receiver="Slack",
+            policy=None,
         )
     assert not delivery.ok and not delivery.permanent
     assert delivery.status_code is None
@@ -27,7 +31,11 @@ async def test_post_json_connection_refused_is_retryable_and_says_so() -> None:
 async def test_post_json_timeout_is_retryable_and_says_so(http_receiver: HttpReceiver) -> None:
     http_receiver.reply_with(Reply(hang=True))
     delivery = await post_json(
-        http_receiver.url_for("/hook"), BODY, DeliveryContext(timeout_s=0.3), receiver="Slack"
+        http_receiver.url_for("/hook"),
+        BODY,
+        DeliveryContext(timeout_s=0.3),
+        receiver="Slack",
+        policy=None,
     )
     assert not delivery.ok and not delivery.permanent
     assert delivery.error == (
@@ -84,7 +92,11 @@ async def test_post_json_classifies_answer(
 ) -> None:
     http_receiver.reply_with(reply)
     delivery = await post_json(
-        http_receiver.url_for("/hook"), BODY, DeliveryContext(timeout_s=5), receiver="hook"
+        http_receiver.url_for("/hook"),
+        BODY,
+        DeliveryContext(timeout_s=5),
+        receiver="hook",
+        policy=None,
     )
     assert (delivery.ok, delivery.permanent, delivery.status_code) == (
         False,
@@ -96,13 +108,15 @@ async def test_post_json_classifies_answer(
 
 async def test_post_json_accepts_any_2xx(http_receiver: HttpReceiver) -> None:
     http_receiver.reply_with(202)
-    delivery = await post_json(http_receiver.url_for("/hook"), BODY, DeliveryContext())
+    delivery = await post_json(http_receiver.url_for("/hook"), BODY, DeliveryContext(), policy=None)
     assert delivery.ok and delivery.status_code == 202
     (request,) = await http_receiver.wait_for(1)
     assert request.body == BODY
 
 
 async def test_post_json_unusable_url_is_permanent() -> None:
-    delivery = await post_json("ftp://example.com/hook", BODY, DeliveryContext(), receiver="hook")
+    delivery = await post_json(
+        "ftp://example.com/hook", BODY, DeliveryContext(), receiver="hook", policy=None
+    )
     assert not delivery.ok and delivery.permanent
     assert delivery.error is not None and "fix the channel's URL" in delivery.error

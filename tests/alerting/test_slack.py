@@ -9,7 +9,9 @@ from tests.servers.receivers import HttpReceiver, Reply, refused_port
 
 
 def _channel(url: str) -> ChannelSpec:
-    return ChannelSpec(id="ch_s", name="Eng Slack", type="SLACK", config={"webhookUrl": url})
+    return ChannelSpec(
+        id="ch_s", name="Eng Slack", type="SLACK", config={"webhookUrl": url}, trusted=True
+    )
 
 
 def _fields(message: dict[str, Any]) -> list[str]:
@@ -90,4 +92,4 @@ def test_validate_requires_http_url() -> None:
 
 def test_mask_keeps_host_and_hides_path_token() -> None:
     masked = slack.mask({"webhookUrl": "https://hooks.slack.com/services/T000/B000/abcdefgh1234"})
-    assert masked == {"webhookUrl": "https://hooks.slack.com/ser…1234"}
+    assert masked == {"webhookUrl": "https://hooks.slack.com/…1234"}

@@ -17,7 +17,11 @@ SECRET = "whsec_0123456789abcdef"
 
 def _channel(url: str, secret: str = SECRET) -> ChannelSpec:
     return ChannelSpec(
-        id="ch_1", name="Ops hook", type="WEBHOOK", config={"url": url, "secret": secret}
+        id="ch_1",
+        name="Ops hook",
+        type="WEBHOOK",
+        config={"url": url, "secret": secret},
+        trusted=True,
     )
 
 
@@ -163,4 +167,4 @@ def test_mask_hides_secret_and_url_password() -> None:
     masked = webhook.mask(
         {"url": "https://bot:hunter2hunter2@hooks.example.com/in", "secret": SECRET}
     )
-    assert masked == {"url": "https://bot:…ter2@hooks.example.com/in", "secret": "whse…cdef"}
+    assert masked == {"url": "https://bot:…ter2@hooks.example.com/in", "secret": "…cdef"}

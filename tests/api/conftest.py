@@ -32,8 +32,9 @@ def make_settings(**overrides: object) -> Settings:
 
 
 async def make_tenant(
-    store: Store, clock: FrozenClock, slug: str, plan: str = "ENTERPRISE"
+    store: Store, clock: FrozenClock, slug: str, plan: str = "ENTERPRISE", *, trusted: bool = True
 ) -> Tenant:
+    """An organization and its owner's key; trusted (tests monitor loopback servers)."""
     async with store.transaction() as session:
         org, key = await create_org(
             session,
@@ -42,6 +43,7 @@ async def make_tenant(
             plan=plan,
             owner_email=f"o@{slug}.test",
             now=clock.now(),
+            trusted=trusted,
         )
     return Tenant(org_id=org.id, key=key)
 

@@ -29,6 +29,7 @@ async def test_organization_get_answers_the_reference_fields(
             "name": "Acme",
             "slug": "acme",
             "plan": "ENTERPRISE",
+            "trusted": True,
             "createdAt": "2026-03-01T12:00:00.000Z",
         }
     }
@@ -47,7 +48,7 @@ async def test_organization_create_gives_an_owner_key_for_the_new_org(
 
     assert response.status_code == 201, response.text
     data = response.json()["data"]
-    assert set(data) == {"id", "name", "slug", "plan", "createdAt", "apiKey"}
+    assert set(data) == {"id", "name", "slug", "plan", "trusted", "createdAt", "apiKey"}
     assert (data["name"], data["slug"], data["plan"]) == ("Initech", "initech", "PRO")
     assert data["createdAt"] == "2026-03-01T12:01:00.000Z"
     assert data["id"] != tenant.org_id

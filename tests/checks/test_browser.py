@@ -40,7 +40,13 @@ class ArtifactSink:
 
 def monitor(url: str, *, timeout_s: float = 15.0, **config: Any) -> MonitorSpec:
     return MonitorSpec(
-        id="m1", name="Shop login", type="BROWSER", url=url, timeout_s=timeout_s, config=config
+        id="m1",
+        name="Shop login",
+        type="BROWSER",
+        url=url,
+        timeout_s=timeout_s,
+        config=config,
+        trusted=True,
     )
 
 

@@ -36,7 +36,9 @@ def dns_server() -> Iterator[DnsServer]:
 
 
 def monitor(url: str, *, timeout_s: float = 2.0, **config: Any) -> MonitorSpec:
-    return MonitorSpec(id="m1", name="dns", type="DNS", url=url, timeout_s=timeout_s, config=config)
+    return MonitorSpec(
+        id="m1", name="dns", type="DNS", url=url, timeout_s=timeout_s, config=config, trusted=True
+    )
 
 
 def context(server: DnsServer) -> CheckContext:

@@ -22,7 +22,13 @@ from tests.servers.tls import TEST_NAME, Pki
 def monitor(url: str, *, timeout_s: float = 5.0, **fields: Any) -> MonitorSpec:
     config = fields.pop("config", {})
     return MonitorSpec(
-        id="mon_1", name="api", type="HTTP", url=url, timeout_s=timeout_s, config=config, **fields
+        id="mon_1",
+        name="api",
+        type="HTTP",
+        url=url,
+        timeout_s=timeout_s,
+        config=config,
+        **{"trusted": True, **fields},
     )
 
 

@@ -20,7 +20,7 @@ CLOSED_PING_GROUPS = {"net.ipv4.ping_group_range": "1 0"}
 
 def monitor(url: str, *, timeout_s: float = 3.0, **config: Any) -> MonitorSpec:
     return MonitorSpec(
-        id="m1", name="ping", type="PING", url=url, timeout_s=timeout_s, config=config
+        id="m1", name="ping", type="PING", url=url, timeout_s=timeout_s, config=config, trusted=True
     )
 
 

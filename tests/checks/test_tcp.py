@@ -16,7 +16,13 @@ from tests.servers.tcp import TcpServer, closed_port, unanswered_port
 
 def monitor(url: str, *, timeout_s: float = 5.0, **config: Any) -> MonitorSpec:
     return MonitorSpec(
-        id="mon_tcp", name="db", type="TCP", url=url, timeout_s=timeout_s, config=config
+        id="mon_tcp",
+        name="db",
+        type="TCP",
+        url=url,
+        timeout_s=timeout_s,
+        config=config,
+        trusted=True,
     )
 
 

@@ -19,6 +19,7 @@ class StreamServer:
         self._server: asyncio.Server | None = None
         self._port = 0  # kept after stopping, for assertions about the run
         self._handlers: set[asyncio.Task[None]] = set()
+        self.connections = 0  # accepted so far: 0 proves nothing reached the server
 
     @property
     def port(self) -> int:
@@ -51,6 +52,7 @@ class StreamServer:
         task = asyncio.current_task()
         assert task is not None
         self._handlers.add(task)
+        self.connections += 1
         try:
             await self.handle(reader, writer)
         except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):

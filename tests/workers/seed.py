@@ -21,6 +21,7 @@ async def add_monitors(
     timeout_s: int = 5,
     regions: Sequence[str] = ("local",),
     type: str = "HTTP",
+    trusted: bool = True,
 ) -> list[str]:
     """Create an organization with ``count`` active monitors and their schedule rows."""
     async with store.transaction() as session:
@@ -31,6 +32,7 @@ async def add_monitors(
             plan="ENTERPRISE",
             created_at=now,
             updated_at=now,
+            trusted=trusted,
         )
         session.add(org)
         await session.flush()

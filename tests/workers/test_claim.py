@@ -223,3 +223,13 @@ async def test_claim_due_slot_whose_result_is_written_is_not_run_again(store: St
     assert await _claim(store, held.lease_until + timedelta(seconds=1), worker="w2") == []
     row = await _schedule(store, mid)
     assert row.leased_slot_at is None and row.lease_until is None
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["untrusted", "trusted"])
+async def test_claim_due_carries_the_organizations_trust(store: Store, trusted: bool) -> None:
+    (monitor_id,) = await add_monitors(store, 1, url="http://127.0.0.1:9/", now=T0, trusted=trusted)
+    await _set_next_run(store, monitor_id, T0)
+
+    (run,) = await _claim(store, T0)
+
+    assert run.monitor.trusted is trusted

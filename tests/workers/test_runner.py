@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from checks.base import MonitorSpec
+from tests.servers.http import HttpServer
 from workers.claim import ClaimedRun
 from workers.context import build_context
 from workers.runner import HostLimiter, Runner, target_host
@@ -70,3 +72,27 @@ def test_build_context_reads_nameservers_and_rejects_a_missing_ca_file() -> None
     assert ctx.nameservers == ("127.0.0.1:5353", "::1")
     with pytest.raises(ValueError, match=r"VIGIL_EXTRA_CA_FILE='/nonexistent\.pem'"):
         build_context(environ={"VIGIL_EXTRA_CA_FILE": "/nonexistent.pem"})
+
+
+async def test_runner_masks_the_monitors_secrets_a_response_echoes() -> None:
+    token = "Bearer tok_0123456789abcdef"
+    password = "pa55word-9876"
+    runner = Runner(build_context(environ={}), concurrency=4, worker_id="w1")
+    due = datetime.now(UTC)
+    async with HttpServer() as server:
+        url = server.url("/echo").replace("http://", f"http://bot:{password}@")
+        spec = MonitorSpec(
+            id="mon_1",
+            name="echo",
+            type="HTTP",
+            url=url,
+            expected_keyword="no such text",  # fails, so the body is kept as evidence
+            config={"headers": {"Authorization": token}},
+            trusted=True,
+        )
+        item = await runner.run(ClaimedRun(spec, "local", due, due))
+    assert item.result.status == "DOWN"
+    assert server.requests[0].headers["authorization"] == token  # the real one was sent
+    kept = json.dumps(item.result.details) + str(item.result.error)
+    assert token not in kept and "0123456789abcdef" not in kept
+    assert "\u2026cdef" in item.result.details["body"]
