@@ -57,7 +57,7 @@ def create_app(
     errors.install(app)
     # Added first, so it runs inside the request context (request id, headers).
     app.add_middleware(HeartbeatLane)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, body_timeout_s=settings.body_timeout_s)
     for module in (
         health,
         system,

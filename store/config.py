@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     alert_retry_base_s: float = 10.0
     housekeeping_every_s: float = 5.0
     dispatch_lease_s: float = 60.0
+    # A request body that has not fully arrived after this long is answered 408.
+    body_timeout_s: float = 30.0
 
     @cached_property
     def regions(self) -> list[str]:

@@ -54,8 +54,15 @@ def parse_suffix(suffix: str | None) -> tuple[PingKind, int | None]:
         return "success", None
     if suffix in ("start", "fail"):
         return suffix, None  # type: ignore[return-value]
-    if suffix.isdigit() and len(suffix) <= 3 and 0 <= int(suffix) <= 255:
+    if suffix.isascii() and suffix.isdigit() and len(suffix) <= 3 and int(suffix) <= 255:
         return "exit", int(suffix)
+    if not suffix.isascii() and suffix.isdigit():
+        # Digits of another script (or superscripts) are not an exit status.
+        raise ApiError(
+            400,
+            "The exit status must be written in ASCII digits 0-255, like /api/heartbeat/<token>/1",
+            fields=[("exitStatus", "must be ASCII digits 0-255")],
+        )
     raise ApiError(404, "Not found", code="not_found")
 
 

@@ -16,7 +16,13 @@ from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
 from api.monitor_input import Context, validate, with_create_defaults
 from api.pagination import Page, page_params, parse_time
-from api.serialize import check_json, incident_json, last_check_json, monitor_json
+from api.serialize import (
+    check_json,
+    incident_json,
+    last_check_json,
+    monitor_json,
+    parse_check_id,
+)
 from store.checks import count_checks, list_checks
 from store.config import Settings
 from store.incidents import list_incidents
@@ -200,8 +206,10 @@ def _decode_cursor(raw: str) -> tuple[datetime, int]:
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         at, _, row_id = text.partition("|")
+        if parse_check_id(f"chk_{row_id}") is None:
+            raise ValueError(row_id)
         return datetime.fromisoformat(at).astimezone(UTC), int(row_id)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise invalid([("cursor", "is not a cursor this API returned")]) from None
 
 
