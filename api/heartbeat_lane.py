@@ -50,7 +50,10 @@ class HeartbeatLane:
                 user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
             )
         except ClientDisconnect:
-            log.info("heartbeat ping: client left before its body [%s]", state["request_id"])
+            log.info(
+                "heartbeat ping: client disconnected before sending its body [%s]",
+                state["request_id"],
+            )
             return
         except ApiError as err:
             status, extra = err.status, err.headers

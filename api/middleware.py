@@ -46,6 +46,8 @@ class BodyTimeoutError(ApiError):
             f"The request body did not arrive within {seconds:g} s; send the whole body "
             "(check Content-Length)",
             code="request_timeout",
+            # The rest of the body may still come; the connection cannot be reused.
+            headers={"Connection": "close"},
         )
 
 
