@@ -48,6 +48,7 @@ class HeartbeatLane:
                 body=body,
                 source_ip=client[0] if client else None,
                 user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
+                limits=scope["app"].state.ping_limits,
             )
         except ClientDisconnect:
             log.info(

@@ -24,6 +24,7 @@ from api.routers import (
     screenshots,
     system,
 )
+from api.routers.heartbeat import PingLimits
 from store.clock import Clock, SystemClock
 from store.config import Settings
 from store.db import Store
@@ -52,6 +53,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.state.ping_limits = PingLimits()
     if store is not None:
         app.state.store = store
     errors.install(app)

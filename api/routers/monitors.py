@@ -36,6 +36,7 @@ from store.monitors import (
     list_monitors,
     update_monitor,
 )
+from store.orgs import lock_org
 from store.plans import limits_for
 
 router = APIRouter(prefix="/api/monitors", tags=["monitors"])
@@ -81,6 +82,8 @@ async def create(
     body = await read_object(request)
 
     async def _create(session: Any) -> tuple[int, dict[str, Any]]:
+        # First: concurrent creates must count each other's monitors.
+        await lock_org(session, auth.org_id)
         ctx = Context(
             plan=auth.org.plan,
             known_regions=tuple(settings.regions),
