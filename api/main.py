@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, openapi
 from api.heartbeat_lane import HeartbeatLane
 from api.middleware import RequestContextMiddleware
 from api.routers import (
@@ -50,6 +50,7 @@ def create_app(
         version="0.1.0",
         description="Uptime and synthetic monitoring. Send `Authorization: Bearer <key>`.",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
@@ -57,6 +58,7 @@ def create_app(
     if store is not None:
         app.state.store = store
     errors.install(app)
+    openapi.install(app)
     # Added first, so it runs inside the request context (request id, headers).
     app.add_middleware(HeartbeatLane)
     app.add_middleware(RequestContextMiddleware, body_timeout_s=settings.body_timeout_s)

@@ -6,9 +6,10 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Query
+from pydantic import WithJsonSchema
 
 from api.errors import ApiError, FieldIssue, invalid
 
@@ -50,10 +51,21 @@ def parse_int(
     return value
 
 
-def page_params(
-    page: str | None = Query(None, description="Page number, from 1"),
-    limit: str | None = Query(None, description="Items per page, 1-100 (default 50)"),
-) -> Page:
+# Read as text (our parsing and messages), documented as what they hold.
+PageQuery = Annotated[
+    str | None,
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 10**9}),
+    Query(description="Page number, from 1"),
+]
+LimitQuery = Annotated[
+    str | None,
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100}),
+    Query(description="Items per page, 1-100 (default 50)"),
+]
+TimeQuery = Annotated[str | None, WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
+def page_params(page: PageQuery = None, limit: LimitQuery = None) -> Page:
     """The ``page`` and ``limit`` query parameters of a list endpoint."""
     issues: list[FieldIssue] = []
     p = parse_int(page, "page", default=1, low=1, high=10**9, issues=issues)
