@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,12 +15,14 @@ from api.errors import ApiError
 from store.clock import Clock
 from store.config import Settings
 from store.db import Store
-from store.keys import find_key, touch_key
+from store.keys import KeyOwner, find_key, touch_key
 from store.models import ApiKey, Organization
 from store.plans import limits_for
-from store.ratelimit import count_request
+from store.ratelimit import count_request, peek
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Bad keys one client address may present per minute before it is answered 429.
+AUTH_FAILURES_PER_MINUTE = 20
 
 
 async def get_store(request: Request) -> Store:
@@ -79,33 +82,64 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-async def authenticate(request: Request, store: StoreDep, clock: ClockDep) -> Auth:
-    """Check the bearer key, its expiry and scope, and count it against its rate limit."""
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _retry_after(reset: int, now_s: float) -> int:
+    return max(1, math.ceil(reset - now_s))
+
+
+async def authenticate(
+    request: Request, store: StoreDep, clock: ClockDep, settings: SettingsDep
+) -> Auth:
+    """Check the bearer key, its expiry and scope, and count it against its rate limit.
+
+    The plan's budget belongs to the organization, so extra keys do not add to it;
+    ``VIGIL_KEY_RATE_SHARE`` caps what one key may use of it. An address that sent
+    ``AUTH_FAILURES_PER_MINUTE`` bad keys is answered 429 for the rest of the minute
+    without looking its keys up.
+    """
     token = _bearer(request)
     now = clock.now()
+    now_s = now.timestamp()
+    failures_bucket = "authfail:" + client_address(request)
     async with store.transaction() as session:
-        owner = await find_key(session, token)
-        if owner is None:
-            raise ApiError(401, "Invalid API key")
-        if owner.key.revoked_at is not None:
-            raise ApiError(401, "This API key was revoked; create a new one")
-        if owner.key.expires_at is not None and owner.key.expires_at <= now:
+        failures, reset = await peek(session, failures_bucket, now_s=now_s)
+        if failures >= AUTH_FAILURES_PER_MINUTE:
+            retry = _retry_after(reset, now_s)
             raise ApiError(
-                401, f"This API key expired at {owner.key.expires_at.isoformat()}; create a new one"
+                429,
+                f"Too many invalid API keys from this address; retry in {retry} s",
+                headers={"Retry-After": str(retry)},
             )
-        count, reset = await count_request(session, owner.key.id, now_s=now.timestamp())
-        await touch_key(session, owner.key, now=now)
-    limit = limits_for(owner.org.plan).requests_per_minute
+        owner = await find_key(session, token)
+        refusal = _refusal(owner, now)
+        if refusal is not None:
+            # Committed with this transaction; the 401 is raised after it.
+            await count_request(session, failures_bucket, now_s=now_s)
+        else:
+            assert owner is not None
+            limit, remaining, reset = await _count(session, owner, settings, now_s=now_s)
+            await touch_key(session, owner.key, now=now)
+    if refusal is not None:
+        raise ApiError(401, refusal)
+    assert owner is not None
     headers = request.state.extra_headers
     headers["X-RateLimit-Limit"] = limit
-    headers["X-RateLimit-Remaining"] = max(0, limit - count)
+    headers["X-RateLimit-Remaining"] = max(0, remaining)
     headers["X-RateLimit-Reset"] = reset
-    if count > limit:
-        retry = max(1, math.ceil(reset - now.timestamp()))
+    if remaining < 0:
+        retry = _retry_after(reset, now_s)
+        org_limit = limits_for(owner.org.plan).requests_per_minute
+        whose = (
+            f"for this key (its share of the organization's {org_limit})"
+            if limit < org_limit
+            else f"on the {owner.org.plan} plan, shared by the organization's keys"
+        )
         raise ApiError(
             429,
-            f"Rate limit exceeded: {limit} requests per minute on the {owner.org.plan} plan; "
-            f"retry in {retry} s",
+            f"Rate limit exceeded: {limit} requests per minute {whose}; retry in {retry} s",
             headers={"Retry-After": str(retry)},
         )
     auth = Auth(key=owner.key, org=owner.org, role=owner.role)
@@ -113,6 +147,35 @@ async def authenticate(request: Request, store: StoreDep, clock: ClockDep) -> Au
         why = "is read-only" if owner.key.read_only else f"belongs to a {owner.role}"
         raise ApiError(403, f"This API key {why}; use a key with write access")
     return auth
+
+
+def _refusal(owner: KeyOwner | None, now: datetime) -> str | None:
+    """Why the presented key does not authenticate, or None."""
+    if owner is None:
+        return "Invalid API key"
+    if owner.key.revoked_at is not None:
+        return "This API key was revoked; create a new one"
+    if owner.key.expires_at is not None and owner.key.expires_at <= now:
+        return f"This API key expired at {owner.key.expires_at.isoformat()}; create a new one"
+    return None
+
+
+async def _count(
+    session: AsyncSession, owner: KeyOwner, settings: Settings, *, now_s: float
+) -> tuple[int, int, int]:
+    """Count the request for the organization (and the key's share); (limit, remaining, reset).
+
+    Remaining is negative once over; the figures are those of the tighter limit.
+    """
+    org_limit = limits_for(owner.org.plan).requests_per_minute
+    count, reset = await count_request(session, "org:" + owner.org.id, now_s=now_s)
+    best = (org_limit, org_limit - count, reset)
+    if settings.key_rate_share < 1:
+        key_limit = max(1, math.floor(org_limit * settings.key_rate_share))
+        key_count, _ = await count_request(session, owner.key.id, now_s=now_s)
+        if key_limit - key_count < best[1]:
+            best = (key_limit, key_limit - key_count, reset)
+    return best
 
 
 AuthDep = Annotated[Auth, Depends(authenticate)]

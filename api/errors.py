@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from api.middleware import loggable_path
 
@@ -30,6 +32,14 @@ CODES = {
 }
 
 FieldIssue = tuple[str, str]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_control(text: str) -> str:
+    """``text`` with control characters written as ``\\xNN`` escapes, for one log line."""
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256 else f"\\u{ord(m[0]):04x}", text
+    )
 
 
 class ApiError(Exception):
@@ -99,6 +109,17 @@ def install(app: FastAPI) -> None:
             exc.status_code, str(exc.detail)
         )
         return error_response(request, ApiError(exc.status_code, message))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        # Nobody is left to answer, and nothing went wrong on our side: no traceback.
+        log.info(
+            "client disconnected before sending its body: %s %s [%s]",
+            request.method,
+            escape_control(request.url.path),
+            request_id(request),
+        )
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -12,6 +12,7 @@ import json
 import logging
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import ApiError
@@ -34,11 +35,11 @@ class HeartbeatLane:
             await self.app(scope, receive, send)
             return
         state = scope["state"]
-        body = await _read_body(receive) if method == "POST" else b""
         headers = dict(scope.get("headers", ()))
         client = scope.get("client")
         status, extra = 200, {}
         try:
+            body = await _read_body(receive) if method == "POST" else b""
             payload: dict[str, Any] = await answer(
                 scope["app"].state.store,
                 scope["app"].state.clock,
@@ -48,10 +49,20 @@ class HeartbeatLane:
                 body=body,
                 source_ip=client[0] if client else None,
                 user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
+                limits=scope["app"].state.ping_limits,
             )
+        except ClientDisconnect:
+            log.info(
+                "heartbeat ping: client disconnected before sending its body [%s]",
+                state["request_id"],
+            )
+            return
         except ApiError as err:
             status, extra = err.status, err.headers
-            payload = {"error": err.message, "code": err.code, "requestId": state["request_id"]}
+            payload = {"error": err.message, "code": err.code}
+            if err.fields:
+                payload["fields"] = [{"field": f, "issue": i} for f, i in err.fields]
+            payload["requestId"] = state["request_id"]
         except Exception as exc:
             unavailable = store_failed(exc, scope["app"].state.store)
             if unavailable is not None:
@@ -85,6 +96,8 @@ async def _read_body(receive: Receive) -> bytes:
     size = 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
         chunk = message.get("body", b"")
         if size < MAX_BODY:
             chunks.append(chunk)

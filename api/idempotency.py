@@ -66,7 +66,8 @@ async def run_create(
     if key is None:
         async with store.transaction() as session:
             status, body = await create(session)
-        return JSONResponse(body, status_code=status)
+            # Rendered before the commit: a body that cannot be sent writes nothing.
+            return JSONResponse(body, status_code=status)
     if not 1 <= len(key) <= 255:
         raise ApiError(400, "Idempotency-Key must be 1 to 255 characters")
     raw = await request.body()
@@ -82,11 +83,12 @@ async def run_create(
                 .where(IdempotencyKey.api_key_id == auth.key.id, IdempotencyKey.key == key)
                 .values(status_code=status, response_body=_stored(body, secret_fields))
             )
+            response = JSONResponse(body, status_code=status)
     except BaseException:
         async with store.transaction() as session:
             await _forget(session, auth.key.id, key)
         raise
-    return JSONResponse(body, status_code=status)
+    return response
 
 
 async def _claim(

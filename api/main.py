@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors, unavailable
+from api import errors, openapi, unavailable
 from api.heartbeat_lane import HeartbeatLane
 from api.middleware import RequestContextMiddleware
 from api.routers import (
@@ -25,6 +25,7 @@ from api.routers import (
     screenshots,
     system,
 )
+from api.routers.heartbeat import PingLimits
 from store.clock import Clock, SystemClock
 from store.config import Settings
 from store.db import Store
@@ -50,16 +51,19 @@ def create_app(
         version="0.1.0",
         description="Uptime and synthetic monitoring. Send `Authorization: Bearer <key>`.",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.state.ping_limits = PingLimits()
     if store is not None:
         app.state.store = store
     errors.install(app)
     unavailable.install(app)
+    openapi.install(app)
     # Added first, so it runs inside the request context (request id, headers).
     app.add_middleware(HeartbeatLane)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, body_timeout_s=settings.body_timeout_s)
     for module in (
         health,
         system,

@@ -1,20 +1,57 @@
-"""Request ids and headers that dependencies attach to whatever response goes out."""
+"""Request ids and headers that dependencies attach to whatever response goes out.
+
+The same middleware guards what reaches the routes and the log: a path or query
+string holding a NUL character is refused (PostgreSQL cannot compare it, SQLite
+can, so the stores would disagree), a body that stops arriving is cut off after
+``body_timeout_s``, and the access log escapes control characters, so a path with
+an encoded newline cannot forge a log line.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import re
 import secrets
 import time
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alerting.redact import mask_secret
+from api.errors import ApiError, escape_control
 from store.logcontext import bound
 from telemetry.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 log = logging.getLogger("vigil.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
+BODY_TIMEOUT_S = 30.0
+
+
+def nul_field(scope: Scope) -> str | None:
+    """The path or query parameter carrying a NUL character, if any."""
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return escape_control(name) or "query"
+    return None
+
+
+class BodyTimeoutError(ApiError):
+    """The client announced a body and stopped sending it."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            408,
+            f"The request body did not arrive within {seconds:g} s; send the whole body "
+            "(check Content-Length)",
+            code="request_timeout",
+            # The rest of the body may still come; the connection cannot be reused.
+            headers={"Connection": "close"},
+        )
 
 
 # Metric labels stay bounded whatever a client sends.
@@ -50,8 +87,9 @@ class RequestContextMiddleware:
     request's state and are added here, at the last moment.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, body_timeout_s: float = BODY_TIMEOUT_S) -> None:
         self.app = app
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,6 +102,19 @@ class RequestContextMiddleware:
         state["extra_headers"] = {}
         started = time.perf_counter()
         status = 0
+        timeout = self.body_timeout_s
+
+        async def receive_in_time() -> Message:
+            # Only the body is bounded; the wait for a disconnect after it is not.
+            if state.get("body_done"):
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout)
+            except TimeoutError:
+                raise BodyTimeoutError(timeout) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                state["body_done"] = True
+            return message
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
@@ -78,7 +129,10 @@ class RequestContextMiddleware:
 
         try:
             with bound(requestId=rid):
-                await self.app(scope, receive, send_with_headers)
+                if (field := nul_field(scope)) is not None:
+                    await _refuse(send_with_headers, rid, field)
+                else:
+                    await self.app(scope, receive_in_time, send_with_headers)
         finally:
             route = _route_of(scope)
             method = scope["method"] if scope["method"] in _METHODS else "other"
@@ -94,3 +148,16 @@ class RequestContextMiddleware:
                 rid,
                 extra={"requestId": rid},
             )
+
+
+async def _refuse(send: Send, rid: str, field: str) -> None:
+    body = {
+        "error": f"{field} contains a NUL (%00) character; remove it",
+        "code": "invalid_request",
+        "fields": [{"field": field, "issue": "must not contain NUL characters"}],
+        "requestId": rid,
+    }
+    raw = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": raw})

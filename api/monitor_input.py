@@ -100,6 +100,14 @@ def url_issue(monitor_type: str, url: str) -> str | None:
     """Why ``url`` cannot be the target of a monitor of this type, or None."""
     if len(url) > 2048:
         return "must be at most 2048 characters"
+    try:
+        return _url_issue(monitor_type, url)
+    except ValueError:
+        # urlsplit refuses an unclosed IPv6 literal such as http://[::1
+        return "is not a valid URL (an IPv6 address must be closed: http://[::1]:8080/)"
+
+
+def _url_issue(monitor_type: str, url: str) -> str | None:
     if monitor_type in ("HTTP", "BROWSER"):
         parts = urlsplit(url)
         ok = parts.scheme in ("http", "https") and parts.hostname and is_host(parts.hostname)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Query
+from pydantic import WithJsonSchema
 
 from api.errors import ApiError, FieldIssue, invalid
+
+_INT = re.compile(r"-?[0-9]{1,19}", re.ASCII)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -33,22 +39,33 @@ class Page:
 def parse_int(
     raw: str | None, field: str, *, default: int, low: int, high: int, issues: list[FieldIssue]
 ) -> int:
+    """A whole number in ASCII digits; ``int()`` alone takes '١٢', ' 5' and '1_000'."""
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
+    if not _INT.fullmatch(raw):
         issues.append((field, f"must be a whole number between {low} and {high}"))
         return default
+    value = int(raw)
     if not low <= value <= high:
         issues.append((field, f"must be between {low} and {high}"))
     return value
 
 
-def page_params(
-    page: str | None = Query(None, description="Page number, from 1"),
-    limit: str | None = Query(None, description="Items per page, 1-100 (default 50)"),
-) -> Page:
+# Read as text (our parsing and messages), documented as what they hold.
+PageQuery = Annotated[
+    str | None,
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 10**9}),
+    Query(description="Page number, from 1"),
+]
+LimitQuery = Annotated[
+    str | None,
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100}),
+    Query(description="Items per page, 1-100 (default 50)"),
+]
+TimeQuery = Annotated[str | None, WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
+def page_params(page: PageQuery = None, limit: LimitQuery = None) -> Page:
     """The ``page`` and ``limit`` query parameters of a list endpoint."""
     issues: list[FieldIssue] = []
     p = parse_int(page, "page", default=1, low=1, high=10**9, issues=issues)
@@ -58,16 +75,37 @@ def page_params(
     return Page(p, n)
 
 
+NOT_A_TIME = "must be an ISO 8601 time"
+
+
+def time_issue(raw: Any, *, example: str = "") -> tuple[datetime | None, str | None]:
+    """(UTC time, None) for an ISO 8601 string in the supported range, else (None, issue).
+
+    A time without zone is taken as UTC. Years outside ``EARLIEST``..``LATEST`` are
+    refused: near year 1 or 9999 converting to UTC or adding an interval overflows.
+    """
+    not_a_time = NOT_A_TIME + (f" such as {example}" if example else "")
+    if not isinstance(raw, str):
+        return None, not_a_time
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None, not_a_time
+    if not EARLIEST <= value < LATEST:
+        return None, f"must be between {EARLIEST.date()} and {LATEST.date()} (exclusive)"
+    return value, None
+
+
 def parse_time(raw: str | None, field: str) -> datetime | None:
-    """An ISO 8601 query parameter; a time without zone is taken as UTC."""
+    """An ISO 8601 query parameter (None when absent); 400 naming ``field`` otherwise."""
     if raw is None or raw == "":
         return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        raise ApiError(
-            400,
-            f"{field} must be an ISO 8601 time such as 2025-06-01T00:00:00Z",
-            fields=[(field, "must be an ISO 8601 time")],
-        ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    # A '+' in a query string arrives as a space.
+    value, issue = time_issue(raw.replace(" ", "+"))
+    if issue == NOT_A_TIME:
+        message = f"{field} must be an ISO 8601 time such as 2025-06-01T00:00:00Z"
+        raise ApiError(400, message, fields=[(field, issue)])
+    if issue is not None:
+        raise ApiError(400, f"{field} {issue}", fields=[(field, issue)])
+    return value

@@ -23,8 +23,11 @@ def check_id(row_id: int) -> str:
 
 
 def parse_check_id(value: str) -> int | None:
+    """The row id in ``chk_<digits>``; None when ``value`` is no check id this API issues."""
     prefix, _, digits = value.partition("_")
-    return int(digits) if prefix == "chk" and digits.isdigit() else None
+    if prefix != "chk" or not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+        return None  # 18 digits always fit the 64-bit id column
+    return int(digits)
 
 
 def monitor_json(

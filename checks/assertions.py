@@ -8,6 +8,7 @@ the expected and the actual value, so a result can show *why* it failed.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -250,16 +251,19 @@ def _value_issue(kind: str, value: Any, *, present: bool) -> str | None:
 
 
 def _as_number(value: Any) -> float | None:
+    """A finite number, or None: '1e999', 'nan' and 'inf' are no threshold anyone meant."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
+    try:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
+            number = float(value.strip())
+        else:
             return None
-    return None
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _path_issues(path: Any, where: str) -> list[tuple[str, str]]:

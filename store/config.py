@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     trust_new_orgs: bool = False
     # Networks every organization may reach (checks.target_policy.parse_networks).
     allowed_targets_csv: str = Field(default="", alias="VIGIL_ALLOWED_TARGETS")
+    # A request body that has not fully arrived after this long is answered 408.
+    body_timeout_s: float = 30.0
+    # The most of its organization's per-minute budget one API key may use (0-1].
+    key_rate_share: float = Field(default=1.0, gt=0, le=1)
 
     @cached_property
     def regions(self) -> list[str]:

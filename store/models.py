@@ -343,3 +343,4 @@ class Artifact(Base):
 
 
 from store.channel_health import ChannelHealth  # noqa: E402,F401
+from store.org_origins import OrganizationOrigin  # noqa: E402, F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.base import new_id
@@ -66,6 +66,26 @@ async def create_org(
         session, org_id=org.id, user_id=user.id, name="Admin key", now=now, plaintext=key_plaintext
     )
     return org, key
+
+
+async def lock_org(session: AsyncSession, org_id: str) -> None:
+    """Hold the organization's row until the transaction ends, serialising its plan limits.
+
+    Call it first in the transaction: a count taken after it (monitors, organizations
+    created) cannot be raced by another API process. PostgreSQL locks the row; SQLite
+    has one writer, so a no-op UPDATE takes the write lock, and the reads after it
+    (the driver opens the transaction at the first write) see every earlier commit.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            select(Organization.id).where(Organization.id == org_id).with_for_update()
+        )
+    else:
+        await session.execute(
+            update(Organization)
+            .where(Organization.id == org_id)
+            .values(updated_at=Organization.updated_at)
+        )
 
 
 async def org_count(session: AsyncSession) -> int:

@@ -15,13 +15,15 @@ class PlanLimits:
     monitor_limit: int | None
     min_interval_s: int
     browser_allowed: bool
+    # Organizations it may create through the API (the operator creates any number).
+    orgs_allowed: int
 
 
 LIMITS: dict[Plan, PlanLimits] = {
-    "FREE": PlanLimits(60, 5, 300, False),
-    "PRO": PlanLimits(300, 50, 60, False),
-    "BUSINESS": PlanLimits(1000, 200, 30, True),
-    "ENTERPRISE": PlanLimits(5000, None, 15, True),
+    "FREE": PlanLimits(60, 5, 300, False, 0),
+    "PRO": PlanLimits(300, 50, 60, False, 1),
+    "BUSINESS": PlanLimits(1000, 200, 30, True, 3),
+    "ENTERPRISE": PlanLimits(5000, None, 15, True, 10),
 }
 
 MAX_INTERVAL_S = 3600

@@ -14,7 +14,7 @@ from api.deps import AuthDep, ClockDep, SessionDep, StoreDep
 from api.errors import FieldIssue, invalid, not_found
 from api.idempotency import run_create
 from api.pagination import parse_time
-from api.serialize import key_json
+from api.serialize import iso, key_json
 from store.keys import create_key
 from store.models import ApiKey
 
@@ -32,7 +32,10 @@ async def list_all(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     return {"data": [key_json(k) for k in rows]}
 
 
-def _validate(body: dict[str, Any], now: datetime) -> tuple[str, bool, datetime | None]:
+def _validate(
+    body: dict[str, Any], now: datetime, *, creator_expires: datetime | None
+) -> tuple[str, bool, datetime | None]:
+    """(name, read only, expiry); a key never outlives the key that creates it."""
     issues: list[FieldIssue] = []
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -51,18 +54,27 @@ def _validate(body: dict[str, Any], now: datetime) -> tuple[str, bool, datetime 
             expires = parse_time(raw_expiry, "expiresAt")
             if expires is not None and expires <= now:
                 issues.append(("expiresAt", "must be in the future"))
+            elif expires is not None and creator_expires and expires > creator_expires:
+                issues.append(
+                    (
+                        "expiresAt",
+                        f"must not be after {iso(creator_expires)}, when the key creating it "
+                        "expires",
+                    )
+                )
     for name_ in sorted(set(body) - {"name", "readOnly", "expiresAt"}):
         issues.append((name_, "is not an API key field"))
     if issues:
         raise invalid(issues)
-    return str(name).strip(), bool(read_only), expires
+    # Left out, the expiry is the creator's: a key about to expire cannot mint a lasting one.
+    return str(name).strip(), bool(read_only), expires or creator_expires
 
 
 @router.post("", status_code=201)
 async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep) -> Any:
     """A new key for the caller's user; the response is the only time it is shown."""
     body = await read_object(request)
-    name, read_only, expires = _validate(body, clock.now())
+    name, read_only, expires = _validate(body, clock.now(), creator_expires=auth.key.expires_at)
 
     async def _create(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         row, plaintext = await create_key(

@@ -3,7 +3,9 @@
 ``/api/heartbeat/<token>`` (GET or POST) reports success; ``/start`` marks the start
 of a run, ``/fail`` a failure, ``/<0-255>`` an exit status (0 is success). A POST
 body up to 10 KB is kept as the ping's log. Unknown tokens answer 404 and nothing
-else. Pings are rate limited per token, per API process.
+else. Pings are rate limited per token, per API process; an address that sent
+``UNKNOWN_TOKENS_PER_MINUTE`` unknown tokens is answered 429 for the rest of the
+minute, so tokens cannot be guessed at speed.
 
 At run time ``api.heartbeat_lane`` answers these paths before the router is reached
 (it is the hottest endpoint); the routes here document them in OpenAPI and share
@@ -13,6 +15,7 @@ At run time ``api.heartbeat_lane`` answers these paths before the router is reac
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,6 +28,7 @@ from store.db import Store
 
 router = APIRouter(prefix="/api/heartbeat", tags=["heartbeat"])
 PINGS_PER_MINUTE = 120
+UNKNOWN_TOKENS_PER_MINUTE = 30
 MAX_BODY = 100 * 1024
 
 
@@ -37,15 +41,29 @@ class TokenLimiter:
         self._counts: dict[str, int] = {}
 
     def allow(self, token: str, now_s: float) -> tuple[bool, int]:
+        """Count one event for ``token``; (still within the limit, window end unix s)."""
+        self._roll(now_s)
+        count = self._counts.get(token, 0) + 1
+        self._counts[token] = count
+        return count <= self.per_minute, (self._window + 1) * 60
+
+    def exhausted(self, token: str, now_s: float) -> bool:
+        """Whether ``token`` used up this window, without counting."""
+        self._roll(now_s)
+        return self._counts.get(token, 0) >= self.per_minute
+
+    def _roll(self, now_s: float) -> None:
         window = int(now_s // 60)
         if window != self._window:
             self._window, self._counts = window, {}
-        count = self._counts.get(token, 0) + 1
-        self._counts[token] = count
-        return count <= self.per_minute, (window + 1) * 60
 
 
-_limiter = TokenLimiter(PINGS_PER_MINUTE)
+@dataclass
+class PingLimits:
+    """One app's ping limiters: per token, and unknown tokens per client address."""
+
+    per_token: TokenLimiter = field(default_factory=lambda: TokenLimiter(PINGS_PER_MINUTE))
+    unknown: TokenLimiter = field(default_factory=lambda: TokenLimiter(UNKNOWN_TOKENS_PER_MINUTE))
 
 
 def parse_suffix(suffix: str | None) -> tuple[PingKind, int | None]:
@@ -54,8 +72,15 @@ def parse_suffix(suffix: str | None) -> tuple[PingKind, int | None]:
         return "success", None
     if suffix in ("start", "fail"):
         return suffix, None  # type: ignore[return-value]
-    if suffix.isdigit() and len(suffix) <= 3 and 0 <= int(suffix) <= 255:
+    if suffix.isascii() and suffix.isdigit() and len(suffix) <= 3 and int(suffix) <= 255:
         return "exit", int(suffix)
+    if not suffix.isascii() and suffix.isdigit():
+        # Digits of another script (or superscripts) are not an exit status.
+        raise ApiError(
+            400,
+            "The exit status must be written in ASCII digits 0-255, like /api/heartbeat/<token>/1",
+            fields=[("exitStatus", "must be ASCII digits 0-255")],
+        )
     raise ApiError(404, "Not found", code="not_found")
 
 
@@ -69,11 +94,20 @@ async def answer(
     body: bytes,
     source_ip: str | None,
     user_agent: str | None,
+    limits: PingLimits,
 ) -> dict[str, Any]:
     """Record one ping and return the response body; ApiError for 404 and 429."""
     kind, status = parse_suffix(suffix)
     now_s = clock.now().timestamp()
-    ok, reset = _limiter.allow(token, now_s)
+    address = source_ip or "unknown"
+    if limits.unknown.exhausted(address, now_s):
+        raise ApiError(
+            429,
+            f"Too many unknown heartbeat tokens from this address (at most "
+            f"{UNKNOWN_TOKENS_PER_MINUTE} a minute); check the URL",
+            headers={"Retry-After": str(max(1, int((int(now_s // 60) + 1) * 60 - now_s)))},
+        )
+    ok, reset = limits.per_token.allow(token, now_s)
     if not ok:
         retry = max(1, math.ceil(reset - now_s))
         raise ApiError(
@@ -91,6 +125,7 @@ async def answer(
     )
     outcome = await record_ping(store, token, ping, clock=clock)
     if outcome == "unknown":
+        limits.unknown.allow(address, now_s)
         raise ApiError(404, "Not found", code="not_found")
     return {"ok": True, "paused": True} if outcome == "paused" else {"ok": True}
 
@@ -106,6 +141,7 @@ async def _route(request: Request, token: str, suffix: str | None) -> JSONRespon
         body=body,
         source_ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),
+        limits=request.app.state.ping_limits,
     )
     return JSONResponse(payload)
 

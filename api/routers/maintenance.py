@@ -8,7 +8,7 @@ endsAt``), the same rule the evaluator applies through ``store.maintenance``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from fastapi import APIRouter, Query, Request
@@ -18,6 +18,7 @@ from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, StoreDep
 from api.errors import FieldIssue, invalid, not_found
 from api.idempotency import run_create
+from api.pagination import time_issue
 from api.serialize import iso
 from store.maintenance import (
     WindowFilter,
@@ -58,15 +59,10 @@ def _time(body: Mapping[str, Any], field: str, issues: list[FieldIssue]) -> date
     if raw is None:
         issues.append((field, "is required: an ISO 8601 time such as 2025-06-20T02:00:00Z"))
         return None
-    try:
-        if not isinstance(raw, str):
-            raise TypeError
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except (TypeError, ValueError):
-        issues.append((field, "must be an ISO 8601 time such as 2025-06-20T02:00:00Z"))
-        return None
-    # A time without a zone is taken as UTC, as everywhere in the API.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    value, issue = time_issue(raw, example="2025-06-20T02:00:00Z")
+    if issue is not None:
+        issues.append((field, issue))
+    return value
 
 
 def _text_fields(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import delete
@@ -15,13 +15,24 @@ from api.deps import Auth, AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
 from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
 from api.monitor_input import Context, validate, with_create_defaults
-from api.pagination import Page, page_params, parse_time
+from api.openapi import body
+from api.pagination import LimitQuery, Page, PageQuery, TimeQuery, page_params, parse_time
+from api.schemas.common import API_ERRORS, CursorPagination, Data, Message, Out, Paged
+from api.schemas.monitors import (
+    Check,
+    Incident,
+    MonitorCreate,
+    MonitorFields,
+    MonitorWithMessage,
+)
+from api.schemas.monitors import Monitor as MonitorOut
 from api.serialize import (
     check_json,
     incident_json,
     keep_masked_secrets,
     last_check_json,
     monitor_json,
+    parse_check_id,
 )
 from store.checks import count_checks, list_checks
 from store.config import Settings
@@ -36,9 +47,17 @@ from store.monitors import (
     list_monitors,
     update_monitor,
 )
+from store.orgs import lock_org
 from store.plans import limits_for
 
-router = APIRouter(prefix="/api/monitors", tags=["monitors"])
+router = APIRouter(prefix="/api/monitors", tags=["monitors"], responses=API_ERRORS)
+# Keep each answer's shape: optional fields (heartbeatToken...) only where they apply.
+SHAPE: Any = {"response_model_exclude_unset": True}
+
+
+class CheckPage(Out):
+    data: list[Check]
+    pagination: CursorPagination
 
 
 def _plan_gate(plan: str, monitor_type: Any) -> None:
@@ -54,13 +73,13 @@ def _fields_of(m: Monitor, settings: Settings, auth: Auth) -> dict[str, Any]:
     return monitor_json(m, base_url=settings.base_url, can_write=auth.can_write)
 
 
-@router.get("")
+@router.get("", response_model=Paged[MonitorOut], **SHAPE)
 async def list_all(
     auth: AuthDep,
     session: SessionDep,
     settings: SettingsDep,
-    page: str | None = Query(None, description="Page number, from 1"),
-    limit: str | None = Query(None, description="Items per page, 1-100 (default 50)"),
+    page: PageQuery = None,
+    limit: LimitQuery = None,
 ) -> dict[str, Any]:
     """The organization's monitors, newest first, each with its most recent check."""
     p = page_params(page, limit)
@@ -74,7 +93,9 @@ async def list_all(
     return {"data": data, "pagination": p.block(total)}
 
 
-@router.post("", status_code=201)
+@router.post(
+    "", status_code=201, response_model=Data[MonitorOut], openapi_extra=body(MonitorCreate), **SHAPE
+)
 async def create(
     request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
 ) -> Any:
@@ -82,6 +103,8 @@ async def create(
     body = await read_object(request)
 
     async def _create(session: Any) -> tuple[int, dict[str, Any]]:
+        # First: concurrent creates must count each other's monitors.
+        await lock_org(session, auth.org_id)
         ctx = Context(
             plan=auth.org.plan,
             known_regions=tuple(settings.regions),
@@ -113,7 +136,7 @@ async def _owned(session: Any, auth: AuthDep, monitor_id: str) -> Monitor:
     return monitor
 
 
-@router.get("/{monitor_id}")
+@router.get("/{monitor_id}", response_model=Data[MonitorOut], **SHAPE)
 async def get_one(
     monitor_id: str, auth: AuthDep, session: SessionDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -128,7 +151,9 @@ async def get_one(
     return {"data": data}
 
 
-@router.put("/{monitor_id}")
+@router.put(
+    "/{monitor_id}", response_model=Data[MonitorOut], openapi_extra=body(MonitorFields), **SHAPE
+)
 async def update(
     monitor_id: str,
     request: Request,
@@ -161,7 +186,7 @@ async def update(
     return {"data": _fields_of(monitor, settings, auth)}
 
 
-@router.delete("/{monitor_id}")
+@router.delete("/{monitor_id}", response_model=Message)
 async def remove(
     monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -185,7 +210,7 @@ async def _set_active(
     }
 
 
-@router.post("/{monitor_id}/pause")
+@router.post("/{monitor_id}/pause", response_model=MonitorWithMessage, **SHAPE)
 async def pause(
     monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -193,7 +218,7 @@ async def pause(
     return await _set_active(monitor_id, False, auth, session, clock, settings)
 
 
-@router.post("/{monitor_id}/resume")
+@router.post("/{monitor_id}/resume", response_model=MonitorWithMessage, **SHAPE)
 async def resume(
     monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -209,20 +234,24 @@ def _decode_cursor(raw: str) -> tuple[datetime, int]:
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         at, _, row_id = text.partition("|")
+        if parse_check_id(f"chk_{row_id}") is None:
+            raise ValueError(row_id)
         return datetime.fromisoformat(at).astimezone(UTC), int(row_id)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise invalid([("cursor", "is not a cursor this API returned")]) from None
 
 
-@router.get("/{monitor_id}/checks")
+@router.get("/{monitor_id}/checks", response_model=CheckPage, **SHAPE)
 async def checks(
     monitor_id: str,
     auth: AuthDep,
     session: SessionDep,
-    page: str | None = Query(None, description="Page number, from 1"),
-    limit: str | None = Query(None, description="Items per page, 1-100 (default 50)"),
-    from_: str | None = Query(None, alias="from", description="ISO 8601 start, inclusive"),
-    to: str | None = Query(None, description="ISO 8601 end, inclusive"),
+    page: PageQuery = None,
+    limit: LimitQuery = None,
+    from_: Annotated[
+        TimeQuery, Query(alias="from", description="ISO 8601 start, inclusive")
+    ] = None,
+    to: Annotated[TimeQuery, Query(description="ISO 8601 end, inclusive")] = None,
     cursor: str | None = Query(None, description="pagination.nextCursor of the previous page"),
 ) -> dict[str, Any]:
     """Check results newest first; ``from``/``to`` bound them in time.
@@ -254,7 +283,7 @@ async def checks(
     return {"data": [check_json(c) for c in rows], "pagination": pagination}
 
 
-@router.get("/{monitor_id}/incidents")
+@router.get("/{monitor_id}/incidents", response_model=Data[list[Incident]], **SHAPE)
 async def incidents(monitor_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """A monitor's incidents, newest first."""
     monitor = await _owned(session, auth, monitor_id)

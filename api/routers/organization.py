@@ -14,8 +14,9 @@ from api.errors import ApiError, FieldIssue, invalid
 from api.idempotency import run_create
 from api.serialize import org_json
 from store.models import Organization
-from store.orgs import SLUG_RE, create_org, email_taken, slug_taken
-from store.plans import PLANS
+from store.org_origins import count_created_by, created_through_api, record_origin
+from store.orgs import SLUG_RE, create_org, email_taken, lock_org, slug_taken
+from store.plans import PLANS, limits_for
 
 router = APIRouter(prefix="/api/organization", tags=["organization"])
 
@@ -58,6 +59,22 @@ def _plan_allowed(requested: str | None, caller_plan: str) -> None:
         )
 
 
+async def _allowance_left(session: AsyncSession, caller: Organization) -> None:
+    """403 unless the caller may create one more organization (see docs/configuration.md)."""
+    operator = "ask the operator (vigil admin create-org)"
+    if await created_through_api(session, caller.id):
+        raise ApiError(
+            403, f"An organization created through the API cannot create others; {operator}"
+        )
+    allowed = limits_for(caller.plan).orgs_allowed
+    if await count_created_by(session, caller.id) >= allowed:
+        raise ApiError(
+            403,
+            f"Plan limit reached: the {caller.plan} plan may create {allowed} "
+            f"organization{'s' if allowed != 1 else ''} through the API; {operator}",
+        )
+
+
 @router.get("")
 async def get_org(auth: AuthDep) -> dict[str, Any]:
     """The organization the key belongs to."""
@@ -87,6 +104,9 @@ async def create(
     owner_email = email or f"owner@{body['slug']}.local"
 
     async def _create(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        # First: concurrent creates must count each other against the allowance.
+        await lock_org(session, auth.org_id)
+        await _allowance_left(session, auth.org)
         if await slug_taken(session, body["slug"]):
             raise _slug_conflict(body["slug"])
         if await email_taken(session, owner_email):
@@ -110,6 +130,7 @@ async def create(
                 )
         except IntegrityError:
             raise _slug_conflict(body["slug"]) from None
+        record_origin(session, org.id, creator=auth.org_id, now=clock.now())
         return 201, {"data": {**org_json(org), "apiKey": key}}
 
     return await run_create(request, auth, store, clock, _create, secret_fields=("apiKey",))

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from api.deps import AuthDep, SessionDep
-from api.errors import ApiError, not_found
+from api.errors import ApiError, invalid, not_found
 from api.serialize import parse_check_id
 from store.artifacts import get_artifact
 from store.models import CheckResult
@@ -29,13 +29,11 @@ async def screenshot(
     if monitor is None:
         raise not_found("monitor")
     row_id = parse_check_id(check_id)
-    result = None
-    if row_id is not None:
-        result = await session.scalar(
-            select(CheckResult).where(
-                CheckResult.id == row_id, CheckResult.monitor_id == monitor.id
-            )
-        )
+    if row_id is None:
+        raise invalid([("checkId", "must be a check id like chk_123 (ASCII digits)")])
+    result = await session.scalar(
+        select(CheckResult).where(CheckResult.id == row_id, CheckResult.monitor_id == monitor.id)
+    )
     if result is None:
         raise not_found("check")
     reference = (result.details or {}).get("screenshot")

@@ -1,0 +1,108 @@
+"""Shapes every resource shares: the envelope, pagination, messages and the error body."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
+
+T = TypeVar("T")
+# "| Omit" on an optional field: it may be left out, but null is not documented as valid.
+Omit = SkipJsonSchema[None]
+
+Timestamp = Annotated[
+    str,
+    Field(
+        json_schema_extra={"format": "date-time"},
+        examples=["2025-06-15T10:30:00.000Z"],
+        description="ISO 8601, UTC, milliseconds",
+    ),
+]
+
+
+def int_query(low: int, high: int) -> Any:
+    """A query parameter documented as an integer but parsed by the handler.
+
+    The handlers read it as text so that a bad value gets our error message
+    (and so that only ASCII digits are taken); the document still says integer.
+    """
+    return WithJsonSchema({"type": "integer", "minimum": low, "maximum": high})
+
+
+class Out(BaseModel):
+    """A response shape: unknown fields are an error, so the document cannot drift."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class In(BaseModel):
+    """A request shape: fields outside it are refused as 400."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Data(Out, Generic[T]):
+    data: T
+
+
+class Pagination(Out):
+    page: int = Field(examples=[1])
+    limit: int = Field(examples=[50])
+    total: int = Field(examples=[120])
+    totalPages: int = Field(examples=[3])
+
+
+class CursorPagination(Out):
+    page: int | None = None
+    limit: int
+    total: int | None = None
+    totalPages: int | None = None
+    nextCursor: str | None = Field(None, description="Pass as ?cursor= for the next page")
+
+
+class Paged(Out, Generic[T]):
+    data: list[T]
+    pagination: Pagination
+
+
+class Message(Out):
+    message: str = Field(examples=["Monitor deleted successfully"])
+
+
+class FieldError(Out):
+    field: str = Field(examples=["interval"])
+    issue: str = Field(examples=["must be between 30 and 3600"])
+
+
+class ErrorBody(Out):
+    """Every error: the reference's ``error`` plus a code, the fields at fault, the request id."""
+
+    error: str = Field(examples=["interval must be between 30 and 3600"])
+    code: str = Field(examples=["invalid_request"])
+    fields: list[FieldError] | None = None
+    requestId: str = Field(examples=["req_3f2a9c0d1e4b5a6c"])
+
+
+_MEANING = {
+    400: "Invalid parameters or body; `fields` names each problem",
+    401: "Missing, invalid, revoked or expired API key",
+    403: "Plan limit reached or insufficient permissions",
+    404: "The resource does not exist in this organization",
+    408: "The request body did not arrive in time",
+    409: "Conflict (a taken slug, an Idempotency-Key in flight)",
+    413: "The request body is larger than 1 MB",
+    422: "An Idempotency-Key reused with a different request",
+    429: "Rate limit exceeded; see Retry-After",
+    500: "Internal error; report the request id",
+    503: "The store is unavailable",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for these error statuses, all with the error body."""
+    return {s: {"model": ErrorBody, "description": _MEANING[s]} for s in statuses}
+
+
+PUBLIC_ERRORS = errors(400, 404, 408, 413, 429, 500, 503)
+API_ERRORS = errors(400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 503)
