@@ -150,7 +150,10 @@ class CheckResult(Base):
     total_ms: Mapped[float | None]
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+    # None for a plain UP result (see store.results.is_plain).
     details: Mapped[dict[str, Any] | None]
+    # How long after its slot the check started; the slot is checked_at - lateness.
+    lateness_ms: Mapped[int | None] = mapped_column(Integer)
 
 
 class Incident(Base):
@@ -318,3 +321,6 @@ class Artifact(Base):
     content_type: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+
+
+from store.rollup_models import DailyRollup, HourlyRollup  # noqa: E402,F401

@@ -1,8 +1,9 @@
 """Write a batch of check results, the schedule rows' streaks, and the evaluation hook.
 
 Everything for one batch happens in the caller's transaction, in this order:
-insert the ``check_results`` rows (one multi-row INSERT); update each schedule row's
-streaks and clear the lease its worker held; call ``on_batch`` (the incident
+read (and lock) the schedule rows' streaks; insert the ``check_results`` rows (one
+multi-row INSERT) and add them to the rollups (``store.rollups``); update each
+schedule row's streaks and clear the lease its worker held; call ``on_batch`` (the incident
 evaluator), which sees the new streaks and may ask for an earlier next run by
 setting ``RecordedResult.next_run_at``; apply those next runs.
 """
@@ -23,6 +24,7 @@ from store.base import UTCDateTime
 from store.clock import utc
 from store.models import CheckResult as CheckResultRow
 from store.models import Monitor, MonitorSchedule
+from store.rollups import add_to_rollups
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,25 @@ def without_nul(value: Any) -> Any:
     return value
 
 
-def _row(item: RecordedResult) -> dict[str, object]:
+def is_plain(item: RecordedResult) -> bool:
+    """An UP result after an UP one (same region): nothing in it is evidence to keep.
+
+    Such a row stores no JSON: its lateness has a column and its slot is
+    ``checked_at - lateness``. Failures, DEGRADED results, state changes and browser
+    runs (their steps and screenshots) keep their details.
+    """
+    return (
+        item.result.status == "UP"
+        and item.previous_status == "UP"
+        and item.monitor.type != "BROWSER"
+    )
+
+
+def _lateness_ms(item: RecordedResult) -> int:
+    return round((item.started_at - item.due_at).total_seconds() * 1000)
+
+
+def _row(item: RecordedResult) -> dict[str, Any]:
     r = item.result
     t = r.timings
     return {
@@ -98,7 +118,8 @@ def _row(item: RecordedResult) -> dict[str, object]:
         "total_ms": t.total,
         "size_bytes": r.size_bytes,
         "error": without_nul(r.error),
-        "details": without_nul(r.details) or None,
+        "details": None if is_plain(item) else without_nul(r.details) or None,
+        "lateness_ms": _lateness_ms(item),
     }
 
 
@@ -148,7 +169,6 @@ async def record_results(
         log.debug("dropped %d results of deleted monitors", len(items) - len(kept))
     if not kept:
         return []
-    await session.execute(insert(RESULTS), [_row(i) for i in kept])
 
     streaks = await _streaks(session, live, lock=is_pg)
     last: dict[tuple[str, str], RecordedResult] = {}
@@ -164,6 +184,10 @@ async def record_results(
         item.previous_status = previous
         streaks[key] = (failures, successes, item.result.status)
         last[key] = item
+    # Written once the streaks are known: they tell which rows are plain.
+    rows = [_row(i) for i in kept]
+    await session.execute(insert(RESULTS), rows)
+    await add_to_rollups(session, rows)
     await _update_schedules(session, list(last.values()))
 
     if on_batch is not None:
