@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.base import Base, BigId, JSONDoc
+from store.base import Base, BigId, JSONDoc, NullableJSON
 
 JSONList = JSONDoc
 
@@ -150,8 +150,8 @@ class CheckResult(Base):
     total_ms: Mapped[float | None]
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
-    # None for a plain UP result (see store.results.is_plain).
-    details: Mapped[dict[str, Any] | None]
+    # SQL NULL (not JSON null) for a plain UP result (see store.results.is_plain).
+    details: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     # How long after its slot the check started; the slot is checked_at - lateness.
     lateness_ms: Mapped[int | None] = mapped_column(Integer)
 

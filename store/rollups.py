@@ -14,6 +14,7 @@ running it twice gives the same rows.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,9 +50,6 @@ COUNTERS = (
     "size_count",
     *HIST_COLUMNS,
 )
-# Rows per INSERT statement: 80 columns each stays far below either store's limit
-# on bound parameters.
-CHUNK = 100
 _LOG_RATIO = math.log(HIST_RATIO)
 
 
@@ -164,8 +162,10 @@ def summarize(samples: Iterable[Sample]) -> tuple[list[Totals], list[Totals]]:
     return [hours[k] for k in sorted(hours)], [days[k] for k in sorted(days)]
 
 
-def _upsert(dialect: str, table: Table, rows: list[Totals]) -> Any:
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(rows)
+@functools.cache
+def _upsert(dialect: str, table: Table) -> Any:
+    """One statement per store and level, run with many parameter sets (cached compile)."""
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     new = ins.excluded
     c = table.c
     changes: dict[str, Any] = {name: c[name] + new[name] for name in COUNTERS}
@@ -186,8 +186,8 @@ def _upsert(dialect: str, table: Table, rows: list[Totals]) -> Any:
 async def _write(session: AsyncSession, hourly: list[Totals], daily: list[Totals]) -> None:
     dialect = session.get_bind().dialect.name
     for table, rows in ((HOURLY, hourly), (DAILY, daily)):
-        for start in range(0, len(rows), CHUNK):
-            await session.execute(_upsert(dialect, table, rows[start : start + CHUNK]))
+        if rows:
+            await session.execute(_upsert(dialect, table), rows)
 
 
 async def maintenance_spans(
@@ -290,9 +290,10 @@ async def backfill(session: AsyncSession, *, since: datetime | None = None) -> i
     read = 0
     for monitor_id in sorted(monitor_ids):
         result = await session.execute(
-            select(*_RAW).where(
-                CheckResult.monitor_id == monitor_id, CheckResult.checked_at >= start
-            )
+            select(*_RAW)
+            .where(CheckResult.monitor_id == monitor_id, CheckResult.checked_at >= start)
+            # A fixed order: the float sums come out the same bits on every rebuild.
+            .order_by(CheckResult.checked_at, CheckResult.id)
         )
         rows = [dict(r._mapping) for r in result]
         spans = await maintenance_spans(session, [monitor_id], since=start, until=far)
