@@ -23,6 +23,7 @@ from api.routers import (
     performance,
     screenshots,
     system,
+    uptime,
 )
 from store.clock import Clock, SystemClock
 from store.config import Settings
@@ -64,6 +65,7 @@ def create_app(
         heartbeat,
         monitors,
         performance,
+        uptime,
         screenshots,
         incidents,
         api_keys,

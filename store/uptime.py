@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.clock import utc
@@ -216,6 +216,42 @@ def _no_data(day_start: float, a: float, b: float, mask: int) -> list[Span]:
     return _clip(spans, a, b)
 
 
+def rollup_ranges(since: datetime, until: datetime) -> list[tuple[Table, datetime, datetime]]:
+    """Which rollup rows cover [since, until): daily rows for whole UTC days, hourly
+    rows for the partial first and last days (from ``since``'s hour)."""
+    whole: list[datetime] = []
+    partial: list[tuple[datetime, datetime]] = []
+    day = day_of(since)
+    while day < until:
+        lo, hi = max(day, since), min(day + timedelta(days=1), until)
+        if lo == day and hi == day + timedelta(days=1):
+            whole.append(day)
+        else:
+            partial.append((hour_of(lo), hi))
+        day += timedelta(days=1)
+    ranges = [(DAILY, whole[0], whole[-1] + timedelta(days=1))] if whole else []
+    return ranges + [(HOURLY, lo, hi) for lo, hi in partial]
+
+
+async def checks_since(
+    session: AsyncSession, org_id: str, *, since: datetime, until: datetime
+) -> tuple[int, int]:
+    """(UP + DEGRADED, all checks) of the organization's monitors in [since, until)."""
+    ups = checks = 0
+    for table, lo, hi in rollup_ranges(since, until):
+        t = table.c
+        row = (
+            await session.execute(
+                select(func.sum(t.up + t.degraded), func.sum(t.checks))
+                .join(Monitor, Monitor.id == t.monitor_id)
+                .where(Monitor.org_id == org_id, t.bucket_at >= lo, t.bucket_at < hi)
+            )
+        ).one()
+        ups += int(row[0] or 0)
+        checks += int(row[1] or 0)
+    return ups, checks
+
+
 async def uptime_days(
     session: AsyncSession, monitor_ids: Sequence[str], *, since: datetime, until: datetime
 ) -> dict[str, list[DayUptime]]:
@@ -233,21 +269,8 @@ async def uptime_days(
     if not created or until <= since:
         return {}
     first_day, last_day = day_of(since), day_of(until - timedelta(microseconds=1))
-    # Whole days come from the daily rollups, the partial first and last from hourly ones.
-    whole: list[datetime] = []
-    partial: list[tuple[datetime, datetime]] = []
-    day = first_day
-    while day <= last_day:
-        lo, hi = max(day, since), min(day + timedelta(days=1), until)
-        if lo == day and hi == day + timedelta(days=1):
-            whole.append(day)
-        else:
-            partial.append((hour_of(lo), hi))
-        day += timedelta(days=1)
     counts: dict[tuple[str, date], _Counts] = {}
-    ranges = [(DAILY, whole[0], whole[-1] + timedelta(days=1))] if whole else []
-    ranges += [(HOURLY, lo, hi) for lo, hi in partial]
-    for table, lo, hi in ranges:
+    for table, lo, hi in rollup_ranges(since, until):
         c = table.c
         rows = await session.execute(
             select(
