@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     alert_retry_base_s: float = 10.0
     housekeeping_every_s: float = 5.0
     dispatch_lease_s: float = 60.0
+    # Whole UTC days of raw results kept before today (rollups keep the history).
+    result_retention_days: int = Field(default=30, ge=1)
 
     @cached_property
     def regions(self) -> list[str]:

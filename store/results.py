@@ -11,6 +11,8 @@ setting ``RecordedResult.next_run_at``; apply those next runs.
 from __future__ import annotations
 
 import logging
+import math
+import struct
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -100,6 +102,24 @@ def _lateness_ms(item: RecordedResult) -> int:
     return round((item.started_at - item.due_at).total_seconds() * 1000)
 
 
+def _f32(value: float) -> bytes:
+    return struct.pack("f", value)
+
+
+def as_real(value: float | None) -> float | None:
+    """``value`` as PostgreSQL gives back a 4-byte float: the shortest decimal that
+    is the same float32. The rollups then add up exactly what the raw rows hold."""
+    if value is None or not math.isfinite(value):
+        return value
+    target = _f32(value)
+    exact = struct.unpack("f", target)[0]
+    for digits in range(1, 10):
+        shorter = float(f"{exact:.{digits}g}")
+        if _f32(shorter) == target:
+            return shorter
+    return value
+
+
 def _row(item: RecordedResult) -> dict[str, Any]:
     r = item.result
     t = r.timings
@@ -110,12 +130,12 @@ def _row(item: RecordedResult) -> dict[str, Any]:
         "checked_at": item.checked_at,
         "response_time_ms": r.response_time_ms,
         "status_code": r.status_code,
-        "dns_ms": t.dns,
-        "tcp_ms": t.tcp,
-        "tls_ms": t.tls,
-        "ttfb_ms": t.ttfb,
-        "download_ms": t.download,
-        "total_ms": t.total,
+        "dns_ms": as_real(t.dns),
+        "tcp_ms": as_real(t.tcp),
+        "tls_ms": as_real(t.tls),
+        "ttfb_ms": as_real(t.ttfb),
+        "download_ms": as_real(t.download),
+        "total_ms": as_real(t.total),
         "size_bytes": r.size_bytes,
         "error": without_nul(r.error),
         "details": None if is_plain(item) else without_nul(r.details) or None,
