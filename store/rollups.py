@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -246,8 +247,12 @@ def samples_of(
 
 
 async def add_to_rollups(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Add freshly inserted raw result rows to the rollups, in the caller's transaction."""
-    if not rows:
+    """Add freshly inserted raw result rows to the rollups, in the caller's transaction.
+
+    ``VIGIL_ROLLUPS=off`` skips it, for ``bench/checks.py --no-rollups`` only: every
+    aggregate the API serves is then wrong.
+    """
+    if not rows or os.environ.get("VIGIL_ROLLUPS") == "off":
         return
     times = [utc(r["checked_at"]) for r in rows]
     spans = await maintenance_spans(

@@ -46,9 +46,9 @@ def percent(part: float, whole: float) -> float | None:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DayUptime:
-    """One UTC day of one monitor (the first and last days may be partial).
+    """One UTC day of one monitor (the first and last days may be partial); read-only.
 
     ``worst_status``: DOWN if any downtime, else DEGRADED if any DEGRADED check, else
     UP if any time was observed, else MAINTENANCE if a window covered it, else NO_DATA.
@@ -303,40 +303,69 @@ async def uptime_days(
     windows = await maintenance_spans(session, ids, since=since, until=until)
 
     out: dict[str, list[DayUptime]] = {}
+    d_first, s0 = first_day.timestamp(), since.timestamp()
+    n_days = (last_day - first_day).days + 1
+    dates = [(first_day + timedelta(days=k)).date() for k in range(n_days)]
+    empty = _Counts()
     for monitor_id, created_at in created.items():
         born = utc(created_at).timestamp()
         mnt = _union((a.timestamp(), b.timestamp()) for a, b in windows.get(monitor_id, ()))
-        down = incidents.get(monitor_id, [])
+        mnt_days = _by_day(((x, y, "") for x, y in mnt), d_first, n_days)
+        down_days = _by_day(
+            ((x, y, i) for i, x, y in incidents.get(monitor_id, ())), d_first, n_days
+        )
         days = []
-        day = first_day
-        while day <= last_day:
-            d0 = day.timestamp()
-            a, b = max(d0, since.timestamp()), min(d0 + DAY_S, end)
-            n = counts.get((monitor_id, day.date()), _Counts())
-            m = _clip(mnt, a, b)
-            gap = _union(
-                _no_data(d0, a, b, n.hours_mask) + ([(a, min(born, b))] if born > a else [])
-            )
-            gap = _minus(gap, m)
-            todays = [(i, x, y) for i, x, y in down if y > a and x < b]
-            lost = _minus(_minus(_clip(((x, y) for _, x, y in todays), a, b), m), gap)
+        for k in range(n_days):
+            d0 = d_first + k * DAY_S
+            a, b = max(d0, s0), min(d0 + DAY_S, end)
+            n = counts.get((monitor_id, dates[k]), empty)
+            todays = down_days.get(k, [])
+            m = _clip(((x, y) for x, y, _ in mnt_days.get(k, ())), a, b)
+            if not m and not todays and born <= a:
+                # Most days: nothing but checks (or gaps in them) to account for.
+                if b - a == DAY_S:
+                    gap_s = float((24 - n.hours_mask.bit_count()) * HOUR_S)
+                else:
+                    gap_s = _length(_no_data(d0, a, b, n.hours_mask))
+                lost_s = 0.0
+                day_ids: tuple[str, ...] = ()
+            else:
+                before = [(a, min(born, b))] if born > a else []
+                gap = _minus(_union(_no_data(d0, a, b, n.hours_mask) + before), m)
+                lost = _minus(_minus(_clip(((x, y) for x, y, _ in todays), a, b), m), gap)
+                gap_s, lost_s = _length(gap), _length(lost)
+                day_ids = tuple(sorted({i for _, _, i in todays}))
             days.append(
                 DayUptime(
-                    date=day.date(),
+                    date=dates[k],
                     span_s=b - a,
-                    downtime_s=_length(lost),
+                    downtime_s=lost_s,
                     maintenance_s=_length(m),
-                    no_data_s=_length(gap),
+                    no_data_s=gap_s,
                     checks=n.checks,
                     up=n.up,
                     degraded=n.degraded,
                     down=n.down,
                     maintenance_checks=n.maintenance,
-                    incident_ids=tuple(sorted(i for i, _, _ in todays)),
+                    incident_ids=day_ids,
                 )
             )
-            day += timedelta(days=1)
         out[monitor_id] = days
+    return out
+
+
+def _by_day(
+    spans: Iterable[tuple[float, float, str]], d_first: float, n_days: int
+) -> dict[int, list[tuple[float, float, str]]]:
+    """Spans filed under each day (index from ``d_first``) they overlap."""
+    out: dict[int, list[tuple[float, float, str]]] = {}
+    for x, y, tag in spans:
+        if y <= x:
+            continue
+        lo = max(0, math.floor((x - d_first) / DAY_S))
+        hi = min(n_days - 1, math.ceil((y - d_first) / DAY_S) - 1)
+        for k in range(lo, hi + 1):
+            out.setdefault(k, []).append((x, y, tag))
     return out
 
 
