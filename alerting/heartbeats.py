@@ -27,6 +27,8 @@ from store.heartbeats import HEARTBEAT_REGION
 from store.models import CheckResult as CheckResultRow
 from store.models import Incident, Monitor, MonitorSchedule
 from store.results import RecordedResult, record_results, without_nul
+from store.rollup_models import PHASES
+from store.rollups import add_to_rollups, day_of, hour_of
 
 MAX_LOG_BYTES = 10 * 1024
 PingKind = Literal["success", "start", "fail", "exit"]
@@ -189,6 +191,26 @@ WITH bumped AS (
                   WHERE id = %(mid)s AND updated_at = %(updated)s AND is_active)
       AND NOT EXISTS (SELECT 1 FROM incidents WHERE monitor_id = %(mid)s AND is_active)
     RETURNING monitor_id
+), in_window AS (
+    SELECT count(*) > 0 AS yes FROM maintenance_windows w JOIN monitors m ON m.id = %(mid)s
+    WHERE w.org_id = m.org_id AND (w.monitor_id IS NULL OR w.monitor_id = m.id)
+      AND w.is_active AND w.starts_at <= %(now)s AND w.ends_at > %(now)s
+), hourly AS (
+    INSERT INTO check_rollups_hourly AS r (monitor_id, region, bucket_at, checks, up,
+                                           maintenance, hours_mask)
+    SELECT monitor_id, %(region)s, %(hour)s, 1, 1, in_window.yes::int, %(bit)s
+    FROM bumped, in_window
+    ON CONFLICT (monitor_id, region, bucket_at) DO UPDATE
+    SET checks = r.checks + 1, up = r.up + 1, maintenance = r.maintenance + excluded.maintenance,
+        hours_mask = r.hours_mask | excluded.hours_mask
+), daily AS (
+    INSERT INTO check_rollups_daily AS r (monitor_id, region, bucket_at, checks, up,
+                                          maintenance, hours_mask)
+    SELECT monitor_id, %(region)s, %(day)s, 1, 1, in_window.yes::int, %(bit)s
+    FROM bumped, in_window
+    ON CONFLICT (monitor_id, region, bucket_at) DO UPDATE
+    SET checks = r.checks + 1, up = r.up + 1, maintenance = r.maintenance + excluded.maintenance,
+        hours_mask = r.hours_mask | excluded.hours_mask
 )
 INSERT INTO check_results (monitor_id, region, status, checked_at, response_time_ms, details)
 SELECT monitor_id, %(region)s, 'UP', %(now)s, %(rt)s, %(details)s::jsonb FROM bumped
@@ -215,10 +237,14 @@ async def _record_steady(
                 "updated": known.updated_at,
                 "rt": result.response_time_ms,
                 "details": json.dumps(result.details),
+                # The rollups' buckets: the ping adds to them as the writer would.
+                "hour": hour_of(now),
+                "day": day_of(now),
+                "bit": 1 << now.hour,
             }
             cursor = await raw.execute(_STEADY_PG, params)
             return await cursor.fetchone() is not None
-    async with store.engine.begin() as conn:
+    async with store.transaction() as conn:
         bumped = await conn.execute(
             update(MonitorSchedule)
             .where(
@@ -247,16 +273,17 @@ async def _record_steady(
         )
         if bumped.first() is None:
             return False
-        await conn.execute(
-            insert(CheckResultRow).values(
-                monitor_id=known.monitor_id,
-                region=HEARTBEAT_REGION,
-                status="UP",
-                checked_at=now,
-                response_time_ms=result.response_time_ms,
-                details=result.details,
-            )
-        )
+        row: dict[str, Any] = {
+            "monitor_id": known.monitor_id,
+            "region": HEARTBEAT_REGION,
+            "status": "UP",
+            "checked_at": now,
+            "response_time_ms": result.response_time_ms,
+            "details": result.details,
+        }
+        await conn.execute(insert(CheckResultRow).values(**row))
+        timings = dict.fromkeys((f"{p}_ms" for p in PHASES), None)
+        await add_to_rollups(conn, [{**row, **timings, "size_bytes": None}])
         return True
 
 

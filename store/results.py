@@ -88,13 +88,14 @@ def is_plain(item: RecordedResult) -> bool:
     """An UP result after an UP one (same region): nothing in it is evidence to keep.
 
     Such a row stores no JSON: its lateness has a column and its slot is
-    ``checked_at - lateness``. Failures, DEGRADED results, state changes and browser
-    runs (their steps and screenshots) keep their details.
+    ``checked_at - lateness``. Failures, DEGRADED results, state changes, browser
+    runs (their steps and screenshots) and heartbeat pings (what the job sent) keep
+    their details.
     """
     return (
         item.result.status == "UP"
         and item.previous_status == "UP"
-        and item.monitor.type != "BROWSER"
+        and item.monitor.type not in ("BROWSER", "HEARTBEAT")
     )
 
 
