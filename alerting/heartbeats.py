@@ -195,27 +195,24 @@ WITH bumped AS (
     SELECT count(*) > 0 AS yes FROM maintenance_windows w JOIN monitors m ON m.id = %(mid)s
     WHERE w.org_id = m.org_id AND (w.monitor_id IS NULL OR w.monitor_id = m.id)
       AND w.is_active AND w.starts_at <= %(now)s AND w.ends_at > %(now)s
-), hourly AS (
-    INSERT INTO check_rollups_hourly AS r (monitor_id, region, bucket_at, checks, up,
-                                           maintenance, hours_mask)
-    SELECT monitor_id, %(region)s, %(hour)s, 1, 1, in_window.yes::int, %(bit)s
-    FROM bumped, in_window
-    ON CONFLICT (monitor_id, region, bucket_at) DO UPDATE
-    SET checks = r.checks + 1, up = r.up + 1, maintenance = r.maintenance + excluded.maintenance,
-        hours_mask = r.hours_mask | excluded.hours_mask
-), daily AS (
-    INSERT INTO check_rollups_daily AS r (monitor_id, region, bucket_at, checks, up,
-                                          maintenance, hours_mask)
-    SELECT monitor_id, %(region)s, %(day)s, 1, 1, in_window.yes::int, %(bit)s
-    FROM bumped, in_window
-    ON CONFLICT (monitor_id, region, bucket_at) DO UPDATE
-    SET checks = r.checks + 1, up = r.up + 1, maintenance = r.maintenance + excluded.maintenance,
-        hours_mask = r.hours_mask | excluded.hours_mask
-)
+), hourly AS ({hourly}), daily AS ({daily})
 INSERT INTO check_results (monitor_id, region, status, checked_at, response_time_ms, details)
 SELECT monitor_id, %(region)s, 'UP', %(now)s, %(rt)s, %(details)s::jsonb FROM bumped
 RETURNING id
 """
+# Adds the ping to one rollup level, as the writer's upsert would.
+_ROLLUP_PG = """
+    INSERT INTO {table} AS r (monitor_id, region, bucket_at, checks, up, maintenance, hours_mask)
+    SELECT monitor_id, %(region)s, %({bucket})s, 1, 1, in_window.yes::int, %(bit)s
+    FROM bumped, in_window
+    ON CONFLICT (monitor_id, region, bucket_at) DO UPDATE
+    SET checks = r.checks + 1, up = r.up + 1, maintenance = r.maintenance + excluded.maintenance,
+        hours_mask = r.hours_mask | excluded.hours_mask
+"""
+_STEADY_PG = _STEADY_PG.format(
+    hourly=_ROLLUP_PG.format(table="check_rollups_hourly", bucket="hour"),
+    daily=_ROLLUP_PG.format(table="check_rollups_daily", bucket="day"),
+)
 
 
 async def _record_steady(
