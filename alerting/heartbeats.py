@@ -27,6 +27,8 @@ from store.heartbeats import HEARTBEAT_REGION
 from store.models import CheckResult as CheckResultRow
 from store.models import Incident, Monitor, MonitorSchedule
 from store.results import RecordedResult, record_results, without_nul
+from store.rollup_models import PHASES
+from store.rollups import add_to_rollups, day_of, hour_of
 from telemetry.metrics import HEARTBEAT_SWEEP_LAG
 
 MAX_LOG_BYTES = 10 * 1024
@@ -190,11 +192,28 @@ WITH bumped AS (
                   WHERE id = %(mid)s AND updated_at = %(updated)s AND is_active)
       AND NOT EXISTS (SELECT 1 FROM incidents WHERE monitor_id = %(mid)s AND is_active)
     RETURNING monitor_id
-)
+), in_window AS (
+    SELECT count(*) > 0 AS yes FROM maintenance_windows w JOIN monitors m ON m.id = %(mid)s
+    WHERE w.org_id = m.org_id AND (w.monitor_id IS NULL OR w.monitor_id = m.id)
+      AND w.is_active AND w.starts_at <= %(now)s AND w.ends_at > %(now)s
+), hourly AS ({hourly}), daily AS ({daily})
 INSERT INTO check_results (monitor_id, region, status, checked_at, response_time_ms, details)
 SELECT monitor_id, %(region)s, 'UP', %(now)s, %(rt)s, %(details)s::jsonb FROM bumped
 RETURNING id
 """
+# Adds the ping to one rollup level, as the writer's upsert would.
+_ROLLUP_PG = """
+    INSERT INTO {table} AS r (monitor_id, region, bucket_at, checks, up, maintenance, hours_mask)
+    SELECT monitor_id, %(region)s, %({bucket})s, 1, 1, in_window.yes::int, %(bit)s
+    FROM bumped, in_window
+    ON CONFLICT (monitor_id, region, bucket_at) DO UPDATE
+    SET checks = r.checks + 1, up = r.up + 1, maintenance = r.maintenance + excluded.maintenance,
+        hours_mask = r.hours_mask | excluded.hours_mask
+"""
+_STEADY_PG = _STEADY_PG.format(
+    hourly=_ROLLUP_PG.format(table="check_rollups_hourly", bucket="hour"),
+    daily=_ROLLUP_PG.format(table="check_rollups_daily", bucket="day"),
+)
 
 
 async def _record_steady(
@@ -216,10 +235,14 @@ async def _record_steady(
                 "updated": known.updated_at,
                 "rt": result.response_time_ms,
                 "details": json.dumps(result.details),
+                # The rollups' buckets: the ping adds to them as the writer would.
+                "hour": hour_of(now),
+                "day": day_of(now),
+                "bit": 1 << now.hour,
             }
             cursor = await raw.execute(_STEADY_PG, params)
             return await cursor.fetchone() is not None
-    async with store.engine.begin() as conn:
+    async with store.transaction() as conn:
         bumped = await conn.execute(
             update(MonitorSchedule)
             .where(
@@ -248,16 +271,17 @@ async def _record_steady(
         )
         if bumped.first() is None:
             return False
-        await conn.execute(
-            insert(CheckResultRow).values(
-                monitor_id=known.monitor_id,
-                region=HEARTBEAT_REGION,
-                status="UP",
-                checked_at=now,
-                response_time_ms=result.response_time_ms,
-                details=result.details,
-            )
-        )
+        row: dict[str, Any] = {
+            "monitor_id": known.monitor_id,
+            "region": HEARTBEAT_REGION,
+            "status": "UP",
+            "checked_at": now,
+            "response_time_ms": result.response_time_ms,
+            "details": result.details,
+        }
+        await conn.execute(insert(CheckResultRow).values(**row))
+        timings = dict.fromkeys((f"{p}_ms" for p in PHASES), None)
+        await add_to_rollups(conn, [{**row, **timings, "size_bytes": None}])
         return True
 
 

@@ -24,6 +24,7 @@ from api.routers import (
     performance,
     screenshots,
     system,
+    uptime,
 )
 from api.routers.heartbeat import PingLimits
 from store.clock import Clock, SystemClock
@@ -70,6 +71,7 @@ def create_app(
         heartbeat,
         monitors,
         performance,
+        uptime,
         screenshots,
         incidents,
         api_keys,

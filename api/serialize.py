@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from alerting.redact import mask_headers, mask_secret, mask_url
@@ -117,8 +117,17 @@ def check_json(c: CheckResult) -> dict[str, Any]:
         "timings": timings_json(c),
         "size": c.size_bytes,
         "error": c.error,
-        "details": c.details or {},
+        "details": details_json(c),
     }
+
+
+def details_json(c: CheckResult) -> dict[str, Any]:
+    """The stored details; a plain UP row stores none, its slot and lateness are derived."""
+    details = dict(c.details or {})
+    if c.lateness_ms is not None and "latenessMs" not in details:
+        details["latenessMs"] = float(c.lateness_ms)
+        details["scheduledAt"] = iso(c.checked_at - timedelta(milliseconds=c.lateness_ms))
+    return details
 
 
 def last_check_json(c: CheckResult | None) -> dict[str, Any] | None:

@@ -13,7 +13,9 @@ the first slot. The worker's per-host limit is lifted (``VIGIL_WORKER_PER_HOST``
 because every monitor here targets the same host.
 
 Lateness is the check's start minus its slot, as the worker records it in each
-result's ``details["latenessMs"]``. Worker CPU comes from ``/proc/<pid>/stat``.
+result's ``lateness_ms``. ``--no-rollups`` runs the writer without the rollups
+(``VIGIL_ROLLUPS=off``), to measure what keeping them costs. Worker CPU comes from
+``/proc/<pid>/stat``.
 For reference, the same target is then hit by a bare httpx loop (a fresh client,
 so a fresh connection, per request) and a bare asyncio client, each at the same
 concurrency for ``--baseline-seconds``. The last line printed is one JSON object.
@@ -178,12 +180,12 @@ def window_results(engine: Engine, start: datetime, end: datetime) -> list[tuple
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT status, details FROM check_results WHERE region = :r "
+                "SELECT status, lateness_ms FROM check_results WHERE region = :r "
                 "AND checked_at >= :a AND checked_at < :b"
             ).bindparams(r=REGION),
             {"a": start, "b": end},
         ).all()
-    return [(s, d if isinstance(d, dict) else json.loads(d)) for s, d in rows]
+    return [(s, {"latenessMs": lateness}) for s, lateness in rows]
 
 
 async def _bare_loop(
@@ -248,6 +250,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--baseline-seconds", type=float, default=10)
     parser.add_argument("--lead-in", type=float, default=8, help="seconds before the first slot")
+    parser.add_argument(
+        "--no-rollups", action="store_true", help="writer without rollups (to measure their cost)"
+    )
     args = parser.parse_args()
 
     sync = fresh_database(args.database_url)
@@ -266,6 +271,8 @@ def main() -> None:
             }
             if ca_file is not None:
                 env["VIGIL_EXTRA_CA_FILE"] = str(ca_file)
+            if args.no_rollups:
+                env["VIGIL_ROLLUPS"] = "off"
             worker = subprocess.Popen(
                 [
                     *(sys.executable, "-m", "workers.cli", "worker", "--region", REGION),
@@ -308,6 +315,7 @@ def main() -> None:
         "asyncio_requests_per_s": round(base["asyncio_requests_per_s"], 1),
         "up_fraction": round(up / count, 4) if count else None,
         "worker_exit_code": code,
+        "rollups": not args.no_rollups,
     }
     scheme = "HTTPS" if args.https else "HTTP"
     print(

@@ -42,6 +42,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # JSON documents: JSONB on PostgreSQL, JSON text on SQLite.
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
+# The same, storing None as SQL NULL rather than a JSON 'null' document.
+NullableJSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 # Big autoincrement keys: SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     body_timeout_s: float = 30.0
     # The most of its organization's per-minute budget one API key may use (0-1].
     key_rate_share: float = Field(default=1.0, gt=0, le=1)
+    # Whole UTC days of raw results kept before today (rollups keep the history).
+    result_retention_days: int = Field(default=30, ge=1)
 
     @cached_property
     def regions(self) -> list[str]:

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.base import Base, BigId, JSONDoc
+from store.base import Base, BigId, JSONDoc, NullableJSON
 from store.secrets import EncryptedDocument, MonitorConfig
 
 JSONList = JSONDoc
@@ -158,7 +158,10 @@ class CheckResult(Base):
     total_ms: Mapped[float | None]
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
-    details: Mapped[dict[str, Any] | None]
+    # SQL NULL (not JSON null) for a plain UP result (see store.results.is_plain).
+    details: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
+    # How long after its slot the check started; the slot is checked_at - lateness.
+    lateness_ms: Mapped[int | None] = mapped_column(Integer)
 
 
 class Incident(Base):
@@ -344,3 +347,4 @@ class Artifact(Base):
 
 from store.channel_health import ChannelHealth  # noqa: E402,F401
 from store.org_origins import OrganizationOrigin  # noqa: E402, F401
+from store.rollup_models import DailyRollup, HourlyRollup  # noqa: E402,F401

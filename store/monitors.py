@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.base import new_id
@@ -47,16 +47,22 @@ async def last_checks(session: AsyncSession, monitor_ids: Sequence[str]) -> dict
     if not monitor_ids:
         return {}
     latest = (
-        select(CheckResult.id)
+        select(CheckResult.checked_at)
         .where(CheckResult.monitor_id == Monitor.id)
-        .order_by(CheckResult.checked_at.desc(), CheckResult.id.desc())
+        .order_by(CheckResult.checked_at.desc())
         .limit(1)
         .scalar_subquery()
     )
-    ids = [i for i in await session.scalars(select(latest).where(Monitor.id.in_(monitor_ids))) if i]
-    if not ids:
+    found = await session.execute(select(Monitor.id, latest).where(Monitor.id.in_(monitor_ids)))
+    pairs = [(m, at) for m, at in found if at is not None]
+    if not pairs:
         return {}
-    rows = await session.scalars(select(CheckResult).where(CheckResult.id.in_(ids)))
+    # By (monitor, time), not by id: on PostgreSQL only that index spans the partitions.
+    rows = await session.scalars(
+        select(CheckResult)
+        .where(tuple_(CheckResult.monitor_id, CheckResult.checked_at).in_(pairs))
+        .order_by(CheckResult.id)
+    )
     return {r.monitor_id: r for r in rows}
 
 

@@ -1,8 +1,9 @@
 """Write a batch of check results, the schedule rows' streaks, and the evaluation hook.
 
 Everything for one batch happens in the caller's transaction, in this order:
-insert the ``check_results`` rows (one multi-row INSERT); update each schedule row's
-streaks and clear the lease its worker held; call ``on_batch`` (the incident
+read (and lock) the schedule rows' streaks; insert the ``check_results`` rows (one
+multi-row INSERT) and add them to the rollups (``store.rollups``); update each
+schedule row's streaks and clear the lease its worker held; call ``on_batch`` (the incident
 evaluator), which sees the new streaks and may ask for an earlier next run by
 setting ``RecordedResult.next_run_at``; apply those next runs.
 """
@@ -10,6 +11,8 @@ setting ``RecordedResult.next_run_at``; apply those next runs.
 from __future__ import annotations
 
 import logging
+import math
+import struct
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +26,7 @@ from store.base import UTCDateTime
 from store.clock import utc
 from store.models import CheckResult as CheckResultRow
 from store.models import Monitor, MonitorSchedule
+from store.rollups import add_to_rollups
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +84,44 @@ def without_nul(value: Any) -> Any:
     return value
 
 
-def _row(item: RecordedResult) -> dict[str, object]:
+def is_plain(item: RecordedResult) -> bool:
+    """An UP result after an UP one (same region): nothing in it is evidence to keep.
+
+    Such a row stores no JSON: its lateness has a column and its slot is
+    ``checked_at - lateness``. Failures, DEGRADED results, state changes, browser
+    runs (their steps and screenshots) and heartbeat pings (what the job sent) keep
+    their details.
+    """
+    return (
+        item.result.status == "UP"
+        and item.previous_status == "UP"
+        and item.monitor.type not in ("BROWSER", "HEARTBEAT")
+    )
+
+
+def _lateness_ms(item: RecordedResult) -> int:
+    return round((item.started_at - item.due_at).total_seconds() * 1000)
+
+
+def _f32(value: float) -> bytes:
+    return struct.pack("f", value)
+
+
+def as_real(value: float | None) -> float | None:
+    """``value`` as PostgreSQL gives back a 4-byte float: the shortest decimal that
+    is the same float32. The rollups then add up exactly what the raw rows hold."""
+    if value is None or not math.isfinite(value):
+        return value
+    target = _f32(value)
+    exact = struct.unpack("f", target)[0]
+    for digits in range(1, 10):
+        shorter = float(f"{exact:.{digits}g}")
+        if _f32(shorter) == target:
+            return shorter
+    return value
+
+
+def _row(item: RecordedResult) -> dict[str, Any]:
     r = item.result
     t = r.timings
     return {
@@ -90,15 +131,16 @@ def _row(item: RecordedResult) -> dict[str, object]:
         "checked_at": item.checked_at,
         "response_time_ms": r.response_time_ms,
         "status_code": r.status_code,
-        "dns_ms": t.dns,
-        "tcp_ms": t.tcp,
-        "tls_ms": t.tls,
-        "ttfb_ms": t.ttfb,
-        "download_ms": t.download,
-        "total_ms": t.total,
+        "dns_ms": as_real(t.dns),
+        "tcp_ms": as_real(t.tcp),
+        "tls_ms": as_real(t.tls),
+        "ttfb_ms": as_real(t.ttfb),
+        "download_ms": as_real(t.download),
+        "total_ms": as_real(t.total),
         "size_bytes": r.size_bytes,
         "error": without_nul(r.error),
-        "details": without_nul(r.details) or None,
+        "details": None if is_plain(item) else without_nul(r.details) or None,
+        "lateness_ms": _lateness_ms(item),
     }
 
 
@@ -148,7 +190,6 @@ async def record_results(
         log.debug("dropped %d results of deleted monitors", len(items) - len(kept))
     if not kept:
         return []
-    await session.execute(insert(RESULTS), [_row(i) for i in kept])
 
     streaks = await _streaks(session, live, lock=is_pg)
     last: dict[tuple[str, str], RecordedResult] = {}
@@ -164,6 +205,10 @@ async def record_results(
         item.previous_status = previous
         streaks[key] = (failures, successes, item.result.status)
         last[key] = item
+    # Written once the streaks are known: they tell which rows are plain.
+    rows = [_row(i) for i in kept]
+    await session.execute(insert(RESULTS), rows)
+    await add_to_rollups(session, rows)
     await _update_schedules(session, list(last.values()))
 
     if on_batch is not None:

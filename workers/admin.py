@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -145,5 +147,27 @@ async def list_workers(settings: Settings) -> list[str]:
                 for w in rows
             ]
         return lines or ["no workers registered"]
+    finally:
+        await store.close()
+
+
+async def backfill_rollups(settings: Settings, *, since: str | None) -> int:
+    """Rebuild the rollups from raw results (from ``since``'s UTC day); returns rows read."""
+    from store.clock import utc
+    from store.rollups import backfill
+
+    start = None
+    if since is not None:
+        try:
+            start = utc(datetime.fromisoformat(since.replace("Z", "+00:00")))
+        except ValueError:
+            raise UserError(
+                f"--since {since!r} is not a date or time; write it as 2026-03-01 "
+                "or 2026-03-01T00:00:00Z"
+            ) from None
+    store = Store(settings.database_url)
+    try:
+        async with store.transaction() as session:
+            return await backfill(session, since=start)
     finally:
         await store.close()

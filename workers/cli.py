@@ -170,6 +170,16 @@ def _metrics(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _cmd_rollup(args: argparse.Namespace) -> int:
+    from workers.admin import backfill_rollups
+
+    if not args.backfill:
+        raise UserError("say what to do: 'vigil rollup --backfill [--since 2026-03-01]'")
+    read = asyncio.run(backfill_rollups(_settings(args), since=args.since))
+    print(f"rollups rebuilt from {read} raw results")
+    return 0
+
+
 def _serving(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="address to listen on (env VIGIL_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (env VIGIL_PORT, default 8080)")
@@ -210,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(fn=_cmd_migrate)
+
+    p = sub.add_parser("rollup", help="rebuild the uptime and timing rollups from raw results")
+    p.add_argument("--backfill", action="store_true", help="rebuild (idempotent)")
+    p.add_argument("--since", help="from this UTC day on (default: the oldest raw result)")
+    p.set_defaults(fn=_cmd_rollup)
 
     admin = sub.add_parser("admin", help="administration").add_subparsers(
         dest="admin_command", required=True

@@ -23,9 +23,20 @@ from store.clock import SystemClock
 from store.config import Settings
 from store.db import Store
 from store.outage import OutageLog
+from store.retention import apply_retention
 from telemetry.serve import serve_metrics
 
 log = logging.getLogger("vigil")
+# Partitions are created days ahead and a day is dropped once: once a minute is plenty.
+RETENTION_EVERY_S = 60.0
+
+
+async def _retention(store: Store, days: int) -> None:
+    try:
+        await apply_retention(store, now=SystemClock().now(), days=days)
+    except Exception:
+        # Logged and retried at the next pass: a failed pass must not stop the others.
+        log.exception("retention pass failed")
 
 
 def print_banner(settings: Settings, boot: Bootstrapped) -> None:
@@ -118,6 +129,14 @@ async def serve(
                 IntervalTrigger(seconds=settings.housekeeping_every_s, jitter=1),
                 args=[store],
                 id="alert-duties",
+                max_instances=1,
+                coalesce=True,
+            )
+            duties.add_job(
+                _retention,
+                IntervalTrigger(seconds=RETENTION_EVERY_S, jitter=5),
+                args=[store, settings.result_retention_days],
+                id="retention",
                 max_instances=1,
                 coalesce=True,
             )

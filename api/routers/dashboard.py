@@ -6,19 +6,23 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from api.deps import AuthDep, ClockDep, SessionDep
-from store.models import CheckResult, Incident, Monitor
+from store.models import Incident
 from store.monitors import count_monitors
 from store.plans import limits_for
+from store.uptime import checks_since, percent
 
 router = APIRouter(tags=["dashboard"])
 
 
 @router.get("/api/dashboard/stats")
 async def stats(auth: AuthDep, session: SessionDep, clock: ClockDep) -> dict[str, Any]:
-    """Monitors, monitors down now, 30-day uptime %, incidents started today (UTC)."""
+    """Monitors, monitors down now, 30-day uptime % by checks, incidents started today (UTC).
+
+    The uptime comes from the rollups (whole days daily, the edges hourly).
+    """
     now = clock.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     total = await count_monitors(session, auth.org_id)
@@ -27,18 +31,9 @@ async def stats(auth: AuthDep, session: SessionDep, clock: ClockDep) -> dict[str
             Incident.org_id == auth.org_id, Incident.is_active.is_(True)
         )
     )
-    up_count = func.sum(case((CheckResult.status != "DOWN", 1), else_=0))
-    row = (
-        await session.execute(
-            select(up_count, func.count())
-            .select_from(CheckResult)
-            .join(Monitor, Monitor.id == CheckResult.monitor_id)
-            .where(
-                Monitor.org_id == auth.org_id, CheckResult.checked_at >= now - timedelta(days=30)
-            )
-        )
-    ).one()
-    ups, checks = int(row[0] or 0), int(row[1] or 0)
+    ups, checks = await checks_since(
+        session, auth.org_id, since=now - timedelta(days=30), until=now
+    )
     today = await session.scalar(
         select(func.count()).where(Incident.org_id == auth.org_id, Incident.started_at >= midnight)
     )
@@ -46,7 +41,8 @@ async def stats(auth: AuthDep, session: SessionDep, clock: ClockDep) -> dict[str
         "data": {
             "totalMonitors": total,
             "currentlyDown": int(down or 0),
-            "avgUptime": round(100.0 * ups / checks, 2) if checks else 100.0,
+            # Truncated, never rounded up: one failed check in a month is not 100.
+            "avgUptime": percent(ups, checks) if checks else 100.0,
             "incidentsToday": int(today or 0),
         }
     }

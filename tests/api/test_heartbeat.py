@@ -13,6 +13,7 @@ from store.clock import FrozenClock
 from store.db import Store
 from store.heartbeats import HEARTBEAT_REGION
 from store.models import AlertOutbox, Incident, MonitorSchedule
+from store.rollups import DAILY, HOURLY
 from tests.alerting.helpers import make_channel
 from tests.api.conftest import Tenant
 
@@ -269,3 +270,44 @@ async def test_ping_limit_is_120_a_minute_per_token_on_the_injected_clock(
     assert r.status_code == 429 and r.headers["Retry-After"] == "1"
     clock.set(minute + timedelta(seconds=60))  # a new minute
     assert (await client.get(f"/api/heartbeat/{token}")).status_code == 200
+
+
+async def test_steady_pings_are_counted_in_the_rollups_like_written_ones(
+    client: httpx.AsyncClient, tenant: Tenant, store: Store, clock: FrozenClock
+) -> None:
+    hb = await _create(client, tenant, config={"grace": 300})
+    # The first ping goes through the writer, the next ones take the steady path;
+    # one arrives inside a maintenance window.
+    r = await client.post(
+        "/api/maintenance",
+        headers=tenant.headers,
+        json={
+            "title": "Patch night",
+            "startsAt": (clock.now() + timedelta(seconds=3 * 1700 - 60)).isoformat(),
+            "endsAt": (clock.now() + timedelta(seconds=3 * 1700 + 60)).isoformat(),
+        },
+    )
+    assert r.status_code == 201, r.text
+    for _ in range(5):
+        clock.advance(1700)
+        ping = await client.post(f"/api/heartbeat/{hb['heartbeatToken']}")
+        assert ping.status_code == 200
+
+    async with store.sessions() as session:
+        rows = (
+            await session.execute(
+                select(
+                    HOURLY.c.bucket_at, HOURLY.c.checks, HOURLY.c.up, HOURLY.c.maintenance
+                ).order_by(HOURLY.c.bucket_at)
+            )
+        ).all()
+        daily = (await session.execute(select(DAILY.c.checks, DAILY.c.hours_mask))).all()
+    start = clock.now() - timedelta(seconds=5 * 1700)
+    hours: dict[datetime, int] = {}
+    for n in range(1, 6):
+        at = (start + timedelta(seconds=n * 1700)).replace(minute=0, second=0, microsecond=0)
+        hours[at] = hours.get(at, 0) + 1
+    assert [(h, c, c) for h, c in sorted(hours.items())] == [(h, c, u) for h, c, u, _ in rows]
+    assert sum(m for *_, m in rows) == 1
+    mask = sum({1 << h.hour for h in hours})
+    assert [tuple(d) for d in daily] == [(5, mask)]

@@ -1,0 +1,304 @@
+"""The read side at scale: raw row size, aggregate latencies, dropping a day, writer cost.
+
+python -m bench.readside --monitors 1000 --days 7 \\
+    --database-url postgresql+psycopg://postgres@127.0.0.1:5432/vigil_readside
+
+PostgreSQL only. The database is dropped, created and migrated; then seeded in SQL
+(``generate_series``, one statement per day): N HTTP monitors with one raw result a
+minute for the last D days (0.2 % DOWN with an error and details, the rest plain UP
+rows), their hourly rollups aggregated from those rows, daily rollups for a year
+(synthetic before the raw days) and an incident a month per monitor. Each figure
+is the median of repeated calls after a warm-up; the API ones go through the ASGI
+app in-process (auth included), the 50-monitor uptime calls ``daily_uptime``.
+
+Then one day of raw results is dropped by the retention pass (a whole-day
+partition), and unless ``--skip-worker``, ``bench/checks.py`` runs twice, with and
+without rollups, for the worker's top HTTP rate. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from sqlalchemy.engine import make_url
+
+from api.main import create_app
+from bench.checks import fresh_database
+from store.clock import FrozenClock
+from store.config import Settings
+from store.db import Store
+from store.orgs import create_org
+from store.retention import apply_retention
+from store.rollup_models import HIST_BUCKETS
+from store.rollups import day_of
+from store.uptime import daily_uptime
+
+ROOT = Path(__file__).resolve().parents[1]
+REGION = "bench"
+PHASES = ("dns", "tcp", "tls", "ttfb", "download", "total")
+
+
+def _conninfo(sync: str) -> str:
+    u = make_url(sync)
+    return (
+        f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username} dbname={u.database}"
+    )
+
+
+def _hist_sql(column: str) -> str:
+    bucket = (
+        f"least({HIST_BUCKETS - 1}, greatest(0, "
+        f"CASE WHEN {column} < 1 THEN 0 ELSE floor(ln({column}) / ln(1.25))::int + 1 END))"
+    )
+    return ", ".join(
+        f"count(*) FILTER (WHERE status <> 'DOWN' AND {bucket} = {k})" for k in range(HIST_BUCKETS)
+    )
+
+
+def seed(
+    conn: psycopg.Connection[Any], org_id: str, *, monitors: int, days: int, now: datetime
+) -> int:
+    """Monitors, raw results, rollups and incidents; returns the raw row count."""
+    born = now - timedelta(days=400)
+    conn.execute(
+        "INSERT INTO monitors (id, org_id, name, url, type, interval_s, is_active, method, "
+        "timeout_s, regions, config, failure_threshold, recovery_threshold, region_quorum, "
+        "created_at, updated_at) SELECT 'mon_' || lpad(n::text, 16, '0'), %s, 'site ' || n, "
+        "'http://127.0.0.1:9/', 'HTTP', 60, true, 'GET', 10, %s, '{}', 2, 1, 1, %s, %s "
+        "FROM generate_series(1, %s) n",
+        (org_id, json.dumps([REGION]), born, born, monitors),
+    )
+    start = now - timedelta(days=days)
+    day = start
+    while day < now:
+        end = min(day_of(day) + timedelta(days=1), now)
+        t0 = time.monotonic()
+        # One row a minute per monitor; DOWN when a hash of (monitor, minute) says so.
+        conn.execute(
+            "INSERT INTO check_results (checked_at, response_time_ms, status_code, dns_ms, "
+            "tcp_ms, tls_ms, ttfb_ms, download_ms, total_ms, size_bytes, lateness_ms, "
+            "monitor_id, region, status, error, details) "
+            "SELECT ts + (n %% 60) * interval '1 second', "
+            "CASE WHEN down THEN NULL ELSE round(total)::int END, "
+            "CASE WHEN down THEN 503 ELSE 200 END, 1 + r * 2, 2 + r * 3, 4 + r * 6, "
+            "total - 12 - r * 11, 1 + r, total, 1024 + (n %% 512), (r * 40)::int, "
+            "'mon_' || lpad(n::text, 16, '0'), %s, CASE WHEN down THEN 'DOWN' ELSE 'UP' END, "
+            "CASE WHEN down THEN 'Expected status 200, got 503' END, "
+            "CASE WHEN down THEN jsonb_build_object('body', 'upstream unavailable', "
+            "'responseHeaders', jsonb_build_object('content-type', 'text/plain')) END "
+            "FROM (SELECT ts, n, r, 20 + r * 80 + (n %% 50) AS total, "
+            "hashint8(extract(epoch FROM ts)::bigint * 100003 + n) %% 1000 < 2 AS down "
+            "FROM generate_series(%s::timestamptz, %s::timestamptz - interval '1 minute', "
+            "interval '1 minute') ts "
+            "CROSS JOIN generate_series(1, %s) n "
+            "CROSS JOIN LATERAL (SELECT random() + 0 * n AS r) x) g",
+            (REGION, max(day, start), end, monitors),
+        )
+        print(f"  raw {day:%Y-%m-%d}: {time.monotonic() - t0:.1f} s", flush=True)
+        day = end
+    t0 = time.monotonic()
+    sums = ", ".join(
+        f"coalesce(sum({p}_ms) FILTER (WHERE status <> 'DOWN'), 0), "
+        f"count({p}_ms) FILTER (WHERE status <> 'DOWN')"
+        for p in PHASES
+    )
+    hist = ", ".join(f"h{k:02d}" for k in range(HIST_BUCKETS))
+    phase_cols = ", ".join(f"{p}_sum, {p}_count" for p in PHASES)
+    conn.execute(
+        f"INSERT INTO check_rollups_hourly (monitor_id, region, bucket_at, checks, up, degraded, "
+        f"down, maintenance, hours_mask, {phase_cols}, size_sum, size_count, total_min, "
+        f"total_max, {hist}) "
+        f"SELECT monitor_id, region, date_trunc('hour', checked_at), count(*), "
+        f"count(*) FILTER (WHERE status = 'UP'), count(*) FILTER (WHERE status = 'DEGRADED'), "
+        f"count(*) FILTER (WHERE status = 'DOWN'), 0, "
+        f"1 << extract(hour FROM date_trunc('hour', checked_at))::int, {sums}, "
+        f"coalesce(sum(size_bytes) FILTER (WHERE status <> 'DOWN'), 0), "
+        f"count(size_bytes) FILTER (WHERE status <> 'DOWN'), "
+        f"min(total_ms) FILTER (WHERE status <> 'DOWN'), "
+        f"max(total_ms) FILTER (WHERE status <> 'DOWN'), {_hist_sql('total_ms')} "
+        f"FROM check_results GROUP BY 1, 2, 3"
+    )
+    conn.execute(
+        "INSERT INTO check_rollups_daily SELECT monitor_id, region, "
+        "date_trunc('day', bucket_at), sum(checks), sum(up), sum(degraded), sum(down), "
+        "sum(maintenance), bit_or(hours_mask), "
+        + ", ".join(f"sum({p}_sum), sum({p}_count)" for p in PHASES)
+        + ", sum(size_sum), sum(size_count), min(total_min), max(total_max), "
+        + ", ".join(f"sum(h{k:02d})" for k in range(HIST_BUCKETS))
+        + " FROM check_rollups_hourly GROUP BY 1, 2, 3"
+    )
+    # A year of daily rollups before the raw days: 1,440 checks a day, now and then a DOWN.
+    zeros = ", ".join("0" if k != 20 else "1438" for k in range(HIST_BUCKETS))
+    conn.execute(
+        f"INSERT INTO check_rollups_daily (monitor_id, region, bucket_at, checks, up, degraded, "
+        f"down, maintenance, hours_mask, {phase_cols}, size_sum, size_count, total_min, "
+        f"total_max, {hist}) "
+        f"SELECT m.id, %s, d, 1440, 1440 - (d::date - '2000-01-01' + length(m.id)) %% 3, 0, "
+        f"(d::date - '2000-01-01' + length(m.id)) %% 3, 0, 16777215, "
+        + ", ".join(f"{1438 * (5 + i)}, 1438" for i, _ in enumerate(PHASES))
+        + f", 1472512, 1438, 12, 900, {zeros} "
+        f"FROM monitors m CROSS JOIN generate_series(%s::timestamptz, %s::timestamptz, "
+        f"interval '1 day') d",
+        (REGION, day_of(now) - timedelta(days=365), day_of(start) - timedelta(days=1)),
+    )
+    # An incident a month per monitor, 3 to 30 minutes.
+    conn.execute(
+        "INSERT INTO incidents (id, org_id, monitor_id, started_at, resolved_at, cause, regions, "
+        "is_active, in_maintenance) SELECT 'inc_' || m.id || '_' || k, m.org_id, m.id, "
+        "%s - k * interval '30 days' + (length(m.id) * 37 %% 1440) * interval '1 minute', "
+        "%s - k * interval '30 days' + (length(m.id) * 37 %% 1440 + 3 + k) * interval '1 minute', "
+        "'Expected status 200, got 503', '[]', false, false "
+        "FROM monitors m CROSS JOIN generate_series(1, 12) k",
+        (now, now),
+    )
+    print(f"  rollups and incidents: {time.monotonic() - t0:.1f} s", flush=True)
+    conn.execute("ANALYZE")
+    count = conn.execute("SELECT count(*) FROM check_results").fetchone()
+    return int(count[0]) if count else 0
+
+
+def raw_bytes(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute(
+        "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits "
+        "WHERE inhparent = 'check_results'::regclass"
+    ).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+async def median_ms(call: Callable[[], Awaitable[Any]], *, runs: int = 15) -> float:
+    for _ in range(3):
+        await call()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        await call()
+        times.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(times), 1)
+
+
+async def measure(sync: str, *, monitors: int, days: int) -> dict[str, Any]:
+    store = Store(sync)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    async with store.transaction() as session:
+        org, key = await create_org(
+            session, name="Bench", slug="bench", plan="ENTERPRISE", owner_email="b@x.test", now=now
+        )
+    # Partitions for every raw day, as housekeeping keeps them.
+    await apply_retention(store, now=now, days=days + 1)
+    t0 = time.monotonic()
+    with psycopg.connect(_conninfo(sync), autocommit=True) as conn:
+        rows = seed(conn, org.id, monitors=monitors, days=days, now=now)
+        size = raw_bytes(conn)
+    print(f"seeded {rows} raw rows in {time.monotonic() - t0:.0f} s", flush=True)
+
+    app = create_app(Settings(VIGIL_REGIONS=REGION), store=store, clock=FrozenClock(now))  # type: ignore[call-arg]
+    headers = {"Authorization": f"Bearer {key}"}
+    first = "mon_" + "1".rjust(16, "0")
+    fifty = ["mon_" + str(n).rjust(16, "0") for n in range(1, min(50, monitors) + 1)]
+    figures: dict[str, Any] = {"monitors": monitors, "days": days, "raw_rows": rows}
+    figures["raw_bytes_per_row"] = round(size / rows, 1) if rows else None
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bench"
+    ) as client:
+
+        def get(path: str) -> Callable[[], Awaitable[Any]]:
+            async def call() -> None:
+                r = await client.get(path, headers=headers)
+                assert r.status_code == 200, r.text
+
+            return call
+
+        figures["dashboard_stats_ms"] = await median_ms(get("/api/dashboard/stats"))
+        figures["performance_24h_ms"] = await median_ms(
+            get(f"/api/monitors/{first}/performance?hours=24")
+        )
+        figures["performance_7d_ms"] = await median_ms(
+            get(f"/api/monitors/{first}/performance?hours=168")
+        )
+        figures["uptime_90d_ms"] = await median_ms(get(f"/api/monitors/{first}/uptime?period=90d"))
+
+    async def status_page() -> None:
+        async with store.sessions() as session:
+            found = await daily_uptime(session, fifty, days=90, now=now)
+            assert len(found) == len(fifty)
+
+    figures["uptime_90d_50_monitors_ms"] = await median_ms(status_page)
+    # Drop the partial oldest day first, then time dropping one whole day.
+    await apply_retention(store, now=now, days=days - 1)
+    t0 = time.perf_counter()
+    done = await apply_retention(store, now=now, days=days - 2)
+    figures["drop_one_day_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+    figures["partitions_dropped"] = done.partitions_dropped
+    await store.close()
+    return figures
+
+
+def worker_rate(url: str, *, monitors: int, seconds: float, rollups: bool) -> dict[str, Any]:
+    command = [
+        *(sys.executable, "-m", "bench.checks", "--database-url", url),
+        *("--monitors", str(monitors), "--interval", "30", "--seconds", str(seconds)),
+        *("--baseline-seconds", "1"),
+    ]
+    if not rollups:
+        command.append("--no-rollups")
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    figures: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--monitors", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--skip-worker", action="store_true")
+    parser.add_argument("--worker-monitors", type=int, default=10_000)
+    parser.add_argument("--worker-seconds", type=float, default=40)
+    args = parser.parse_args()
+    if make_url(args.database_url).get_backend_name() != "postgresql":
+        parser.error("bench/readside.py measures PostgreSQL: give a postgresql+psycopg:// URL")
+    if args.days < 3:
+        parser.error("--days must be at least 3 (a whole day is dropped at the end)")
+
+    sync = fresh_database(args.database_url)
+    figures = asyncio.run(measure(sync, monitors=args.monitors, days=args.days))
+    if not args.skip_worker:
+        base = make_url(sync)
+        wurl = base.set(database=f"{base.database}_worker").render_as_string(hide_password=False)
+        for rollups in (True, False):
+            run = worker_rate(
+                wurl, monitors=args.worker_monitors, seconds=args.worker_seconds, rollups=rollups
+            )
+            suffix = "on" if rollups else "off"
+            figures[f"worker_checks_per_s_rollups_{suffix}"] = run["checks_per_s"]
+            figures[f"worker_cpu_s_per_1000_rollups_{suffix}"] = run["cpu_s_per_1000_checks"]
+            print(f"  worker, rollups {suffix}: {run}", flush=True)
+    print(
+        f"{figures['monitors']} monitors x {figures['days']} days: "
+        f"{figures['raw_bytes_per_row']} B/raw row (target <= 160), "
+        f"dashboard {figures['dashboard_stats_ms']} ms (< 50), "
+        f"performance 24 h {figures['performance_24h_ms']} ms, "
+        f"7 d {figures['performance_7d_ms']} ms (< 30), "
+        f"uptime 90 d {figures['uptime_90d_ms']} ms, "
+        f"50 monitors {figures['uptime_90d_50_monitors_ms']} ms (< 50), "
+        f"drop a day {figures['drop_one_day_ms']} ms (< 1000)"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

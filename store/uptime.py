@@ -1,0 +1,381 @@
+"""Uptime of many monitors at once, by checks and by time, per UTC day, from the rollups.
+
+Two figures, both labelled wherever they are shown:
+
+- **by checks**: (UP + DEGRADED) / all checks, summed over regions. DEGRADED counts
+  as up and is also reported on its own.
+- **by time**: the share of *observed* time not inside an incident. Of a day's time,
+  maintenance (an enabled window, org-wide or the monitor's) is taken out first and
+  reported as ``maintenance_s``; then time with no data: hours (UTC) in which no
+  check of any region ran, and time before the monitor existed, reported as
+  ``no_data_s``, never as down; what remains is observed, and the incidents'
+  overlap with it (open ones run to ``until``) is ``downtime_s``.
+
+Percentages are truncated to three decimals, never rounded up: one failed check in
+a year reads 99.999, not 100.000. A figure is None when there is nothing to divide by.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import Table, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.clock import utc
+from store.models import Incident, Monitor
+from store.rollups import DAILY, HOURLY, day_of, hour_of, maintenance_spans
+
+DayStatus = Literal["UP", "DEGRADED", "DOWN", "MAINTENANCE", "NO_DATA"]
+Span = tuple[float, float]
+DAY_S = 86400
+HOUR_S = 3600
+
+
+def percent(part: float, whole: float) -> float | None:
+    """``100 * part / whole`` truncated to 3 decimals, below 100 whenever part < whole."""
+    if whole <= 0:
+        return None
+    value = math.floor(part * 100_000 / whole) / 1000
+    if part < whole:
+        value = min(value, 99.999)
+    return value
+
+
+@dataclass(slots=True)
+class DayUptime:
+    """One UTC day of one monitor (the first and last days may be partial); read-only.
+
+    ``worst_status``: DOWN if any downtime, else DEGRADED if any DEGRADED check, else
+    UP if any time was observed, else MAINTENANCE if a window covered it, else NO_DATA.
+    """
+
+    date: date
+    span_s: float
+    downtime_s: float
+    maintenance_s: float
+    no_data_s: float
+    checks: int
+    up: int
+    degraded: int
+    down: int
+    maintenance_checks: int
+    incident_ids: tuple[str, ...]
+
+    @property
+    def observed_s(self) -> float:
+        return self.span_s - self.maintenance_s - self.no_data_s
+
+    @property
+    def uptime_by_time(self) -> float | None:
+        return percent(self.observed_s - self.downtime_s, self.observed_s)
+
+    @property
+    def uptime_by_checks(self) -> float | None:
+        return percent(self.up + self.degraded, self.checks)
+
+    @property
+    def incidents(self) -> int:
+        return len(self.incident_ids)
+
+    @property
+    def worst_status(self) -> DayStatus:
+        if self.downtime_s > 0:
+            return "DOWN"
+        if self.degraded:
+            return "DEGRADED"
+        if self.observed_s > 0:
+            return "UP"
+        if self.maintenance_s > 0:
+            return "MAINTENANCE"
+        return "NO_DATA"
+
+
+@dataclass(frozen=True)
+class UptimeSummary:
+    """A run of days added up; ``incidents`` counts each incident once."""
+
+    days: Sequence[DayUptime] = field(default_factory=list)
+
+    def _sum(self, name: str) -> float:
+        return float(sum(getattr(d, name) for d in self.days))
+
+    @property
+    def checks(self) -> int:
+        return int(self._sum("checks"))
+
+    @property
+    def degraded(self) -> int:
+        return int(self._sum("degraded"))
+
+    @property
+    def down(self) -> int:
+        return int(self._sum("down"))
+
+    @property
+    def observed_s(self) -> float:
+        return self._sum("observed_s")
+
+    @property
+    def downtime_s(self) -> float:
+        return self._sum("downtime_s")
+
+    @property
+    def maintenance_s(self) -> float:
+        return self._sum("maintenance_s")
+
+    @property
+    def no_data_s(self) -> float:
+        return self._sum("no_data_s")
+
+    @property
+    def uptime_by_checks(self) -> float | None:
+        return percent(self._sum("up") + self.degraded, self.checks)
+
+    @property
+    def uptime_by_time(self) -> float | None:
+        return percent(self.observed_s - self.downtime_s, self.observed_s)
+
+    @property
+    def degraded_percent(self) -> float | None:
+        return (
+            percent(self.degraded, self.checks) if self.degraded else (0.0 if self.checks else None)
+        )
+
+    @property
+    def incidents(self) -> int:
+        return len({i for d in self.days for i in d.incident_ids})
+
+
+def _union(spans: Iterable[Span]) -> list[Span]:
+    out: list[Span] = []
+    for a, b in sorted(spans):
+        if b <= a:
+            continue
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _minus(spans: list[Span], cut: list[Span]) -> list[Span]:
+    """``spans`` without ``cut``; both unions (sorted, disjoint)."""
+    out: list[Span] = []
+    for a, b in spans:
+        start = a
+        for c, d in cut:
+            if d <= start or c >= b:
+                continue
+            if c > start:
+                out.append((start, c))
+            start = max(start, d)
+        if start < b:
+            out.append((start, b))
+    return out
+
+
+def _clip(spans: Iterable[Span], a: float, b: float) -> list[Span]:
+    return _union((max(x, a), min(y, b)) for x, y in spans if y > a and x < b)
+
+
+def _length(spans: Iterable[Span]) -> float:
+    return sum(b - a for a, b in spans)
+
+
+@dataclass
+class _Counts:
+    checks: int = 0
+    up: int = 0
+    degraded: int = 0
+    down: int = 0
+    maintenance: int = 0
+    hours_mask: int = 0
+
+    def add(self, checks: int, up: int, degraded: int, down: int, mnt: int, mask: int) -> None:
+        self.checks += checks
+        self.up += up
+        self.degraded += degraded
+        self.down += down
+        self.maintenance += mnt
+        self.hours_mask |= mask
+
+
+def _no_data(day_start: float, a: float, b: float, mask: int) -> list[Span]:
+    """The hours of [a, b) (inside one day) in which no check ran."""
+    if mask == 0xFFFFFF:
+        return []
+    spans = []
+    for h in range(24):
+        if not mask >> h & 1:
+            spans.append((day_start + h * HOUR_S, day_start + (h + 1) * HOUR_S))
+    return _clip(spans, a, b)
+
+
+def rollup_ranges(since: datetime, until: datetime) -> list[tuple[Table, datetime, datetime]]:
+    """Which rollup rows cover [since, until): daily rows for whole UTC days, hourly
+    rows for the partial first and last days (from ``since``'s hour)."""
+    whole: list[datetime] = []
+    partial: list[tuple[datetime, datetime]] = []
+    day = day_of(since)
+    while day < until:
+        lo, hi = max(day, since), min(day + timedelta(days=1), until)
+        if lo == day and hi == day + timedelta(days=1):
+            whole.append(day)
+        else:
+            partial.append((hour_of(lo), hi))
+        day += timedelta(days=1)
+    ranges = [(DAILY, whole[0], whole[-1] + timedelta(days=1))] if whole else []
+    return ranges + [(HOURLY, lo, hi) for lo, hi in partial]
+
+
+async def checks_since(
+    session: AsyncSession, org_id: str, *, since: datetime, until: datetime
+) -> tuple[int, int]:
+    """(UP + DEGRADED, all checks) of the organization's monitors in [since, until)."""
+    ups = checks = 0
+    for table, lo, hi in rollup_ranges(since, until):
+        t = table.c
+        row = (
+            await session.execute(
+                select(func.sum(t.up + t.degraded), func.sum(t.checks))
+                .join(Monitor, Monitor.id == t.monitor_id)
+                .where(Monitor.org_id == org_id, t.bucket_at >= lo, t.bucket_at < hi)
+            )
+        ).one()
+        ups += int(row[0] or 0)
+        checks += int(row[1] or 0)
+    return ups, checks
+
+
+async def uptime_days(
+    session: AsyncSession, monitor_ids: Sequence[str], *, since: datetime, until: datetime
+) -> dict[str, list[DayUptime]]:
+    """Each monitor's UTC days from ``since``'s day to ``until``, clipped to [since, until).
+
+    Monitors that do not exist are left out. Five queries whatever the number of
+    monitors and days: a status page asks for 50 monitors x 90 days in one call.
+    """
+    since, until = utc(since), utc(until)
+    ids = sorted(set(monitor_ids))
+    found_monitors = await session.execute(
+        select(Monitor.id, Monitor.created_at).where(Monitor.id.in_(ids))
+    )
+    created = {monitor_id: at for monitor_id, at in found_monitors}
+    if not created or until <= since:
+        return {}
+    first_day, last_day = day_of(since), day_of(until - timedelta(microseconds=1))
+    counts: dict[tuple[str, date], _Counts] = {}
+    for table, lo, hi in rollup_ranges(since, until):
+        c = table.c
+        rows = await session.execute(
+            select(
+                c.monitor_id,
+                c.bucket_at,
+                c.checks,
+                c.up,
+                c.degraded,
+                c.down,
+                c.maintenance,
+                c.hours_mask,
+            ).where(c.monitor_id.in_(ids), c.bucket_at >= lo, c.bucket_at < hi)
+        )
+        for monitor_id, bucket, *numbers in rows:
+            key = (monitor_id, utc(bucket).date())
+            counts.setdefault(key, _Counts()).add(*numbers)
+
+    incidents: dict[str, list[tuple[str, float, float]]] = {}
+    found = await session.execute(
+        select(Incident.monitor_id, Incident.id, Incident.started_at, Incident.resolved_at).where(
+            Incident.monitor_id.in_(ids),
+            Incident.started_at < until,
+            or_(Incident.resolved_at.is_(None), Incident.resolved_at > since),
+        )
+    )
+    end = until.timestamp()
+    for monitor_id, incident_id, started, resolved in found:
+        stop = end if resolved is None else min(utc(resolved).timestamp(), end)
+        incidents.setdefault(monitor_id, []).append((incident_id, utc(started).timestamp(), stop))
+    windows = await maintenance_spans(session, ids, since=since, until=until)
+
+    out: dict[str, list[DayUptime]] = {}
+    d_first, s0 = first_day.timestamp(), since.timestamp()
+    n_days = (last_day - first_day).days + 1
+    dates = [(first_day + timedelta(days=k)).date() for k in range(n_days)]
+    empty = _Counts()
+    for monitor_id, created_at in created.items():
+        born = utc(created_at).timestamp()
+        mnt = _union((a.timestamp(), b.timestamp()) for a, b in windows.get(monitor_id, ()))
+        mnt_days = _by_day(((x, y, "") for x, y in mnt), d_first, n_days)
+        down_days = _by_day(
+            ((x, y, i) for i, x, y in incidents.get(monitor_id, ())), d_first, n_days
+        )
+        days = []
+        for k in range(n_days):
+            d0 = d_first + k * DAY_S
+            a, b = max(d0, s0), min(d0 + DAY_S, end)
+            n = counts.get((monitor_id, dates[k]), empty)
+            todays = down_days.get(k, [])
+            m = _clip(((x, y) for x, y, _ in mnt_days.get(k, ())), a, b)
+            if not m and not todays and born <= a:
+                # Most days: nothing but checks (or gaps in them) to account for.
+                if b - a == DAY_S:
+                    gap_s = float((24 - n.hours_mask.bit_count()) * HOUR_S)
+                else:
+                    gap_s = _length(_no_data(d0, a, b, n.hours_mask))
+                lost_s = 0.0
+                day_ids: tuple[str, ...] = ()
+            else:
+                before = [(a, min(born, b))] if born > a else []
+                gap = _minus(_union(_no_data(d0, a, b, n.hours_mask) + before), m)
+                lost = _minus(_minus(_clip(((x, y) for x, y, _ in todays), a, b), m), gap)
+                gap_s, lost_s = _length(gap), _length(lost)
+                day_ids = tuple(sorted({i for _, _, i in todays}))
+            days.append(
+                DayUptime(
+                    date=dates[k],
+                    span_s=b - a,
+                    downtime_s=lost_s,
+                    maintenance_s=_length(m),
+                    no_data_s=gap_s,
+                    checks=n.checks,
+                    up=n.up,
+                    degraded=n.degraded,
+                    down=n.down,
+                    maintenance_checks=n.maintenance,
+                    incident_ids=day_ids,
+                )
+            )
+        out[monitor_id] = days
+    return out
+
+
+def _by_day(
+    spans: Iterable[tuple[float, float, str]], d_first: float, n_days: int
+) -> dict[int, list[tuple[float, float, str]]]:
+    """Spans filed under each day (index from ``d_first``) they overlap."""
+    out: dict[int, list[tuple[float, float, str]]] = {}
+    for x, y, tag in spans:
+        if y <= x:
+            continue
+        lo = max(0, math.floor((x - d_first) / DAY_S))
+        hi = min(n_days - 1, math.ceil((y - d_first) / DAY_S) - 1)
+        for k in range(lo, hi + 1):
+            out.setdefault(k, []).append((x, y, tag))
+    return out
+
+
+async def daily_uptime(
+    session: AsyncSession, monitor_ids: Sequence[str], *, days: int, now: datetime
+) -> dict[str, list[DayUptime]]:
+    """The last ``days`` UTC days (today, partial, last) of each monitor, oldest first.
+
+    For status pages: ``daily_uptime(session, ids, days=90, now=clock.now())``.
+    Monitors that do not exist are left out.
+    """
+    start = day_of(now) - timedelta(days=days - 1)
+    return await uptime_days(session, monitor_ids, since=start, until=now)
