@@ -16,12 +16,14 @@ from api.routers import (
     dashboard,
     health,
     heartbeat,
+    incident_updates,
     incidents,
     maintenance,
     monitors,
     organization,
     performance,
     screenshots,
+    status_pages,
     system,
 )
 from store.clock import Clock, SystemClock
@@ -66,11 +68,13 @@ def create_app(
         performance,
         screenshots,
         incidents,
+        incident_updates,
         api_keys,
         organization,
         dashboard,
         alert_channels,
         maintenance,
+        status_pages,
     ):
         app.include_router(module.router)
     app.include_router(system.metrics_router)

@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     alert_retry_base_s: float = 10.0
     housekeeping_every_s: float = 5.0
     dispatch_lease_s: float = 60.0
+    dns_nameservers_csv: str = Field(default="", alias="VIGIL_DNS_NAMESERVERS")
+    # A status page answered from its last good rendering when the store is slower.
+    status_page_timeout_s: float = 2.0
+
+    @property
+    def dns_nameservers(self) -> tuple[str, ...]:
+        """``VIGIL_DNS_NAMESERVERS`` as a tuple; empty means the system's resolv.conf."""
+        return tuple(s.strip() for s in self.dns_nameservers_csv.split(",") if s.strip())
 
     @cached_property
     def regions(self) -> list[str]:

@@ -318,3 +318,6 @@ class Artifact(Base):
     content_type: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+
+
+from store.status_page_models import *  # noqa: E402,F403
