@@ -22,6 +22,7 @@ from api.routers import (
     monitors,
     organization,
     performance,
+    public_pages,
     screenshots,
     status_pages,
     system,
@@ -75,6 +76,7 @@ def create_app(
         alert_channels,
         maintenance,
         status_pages,
+        public_pages,
     ):
         app.include_router(module.router)
     app.include_router(system.metrics_router)

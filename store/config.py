@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     dns_nameservers_csv: str = Field(default="", alias="VIGIL_DNS_NAMESERVERS")
     # A status page answered from its last good rendering when the store is slower.
     status_page_timeout_s: float = 2.0
+    # A public rendering this young is served again without asking the store.
+    status_page_fresh_s: float = 10.0
 
     @property
     def dns_nameservers(self) -> tuple[str, ...]:

@@ -72,6 +72,18 @@ async def list_pages(session: AsyncSession, org_id: str) -> Sequence[StatusPage]
     ).all()
 
 
+async def public_pages(session: AsyncSession) -> Sequence[StatusPage]:
+    """Every public page, by name (for the start page of a single deployment)."""
+    return (
+        await session.scalars(
+            select(StatusPage)
+            .where(StatusPage.is_public.is_(True))
+            .order_by(StatusPage.name)
+            .limit(100)
+        )
+    ).all()
+
+
 async def components_of(
     session: AsyncSession, page_ids: Sequence[str]
 ) -> dict[str, list[Component]]:
