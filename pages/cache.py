@@ -67,6 +67,7 @@ class RenderCache:
             made = await asyncio.wait_for(produce(), timeout=self.timeout_s)
         except Exception as exc:  # the store failed or is too slow: keep the page up
             if kept is None:
+                log.warning("cannot render %s and none kept: %r", key, exc)
                 raise StoreUnavailableError(str(exc) or type(exc).__name__) from exc
             log.warning("serving kept rendering of %s: %s", key, exc or type(exc).__name__)
             return Served(kept, self._clock() - kept.made_at)

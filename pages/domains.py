@@ -18,9 +18,9 @@ import dns.asyncresolver
 import dns.exception
 import dns.resolver
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from checks.resolve import resolver_for
+from store.db import Store
 from store.status_page_models import StatusPage
 
 log = logging.getLogger(__name__)
@@ -66,19 +66,16 @@ async def txt_values(
     return [b"".join(r.strings).decode(errors="replace") for r in answer]
 
 
-async def verify(page: StatusPage, *, nameservers: tuple[str, ...], now: datetime) -> bool:
-    """Look the record up and mark the page verified or not; True when verified.
+def apply_lookup(page: StatusPage, values: list[str] | None, *, now: datetime) -> bool:
+    """Mark the page verified or not from a lookup's TXT values; True when verified.
 
-    A DNS failure (timeout, SERVFAIL) changes nothing: a flaky resolver must not
-    unpublish a page whose record is still there.
+    A DNS failure (``values`` None: timeout, SERVFAIL) changes nothing: a flaky
+    resolver must not unpublish a page whose record is still there.
     """
-    if not page.custom_domain or not page.domain_token:
-        return False
-    values = await txt_values(page.custom_domain, nameservers=nameservers)
     page.domain_checked_at = now
     if values is None:
         return page.domain_verified_at is not None
-    if token_matches(values, page.domain_token):
+    if page.domain_token and token_matches(values, page.domain_token):
         if page.domain_verified_at is None:
             page.domain_verified_at = now
         return True
@@ -88,23 +85,43 @@ async def verify(page: StatusPage, *, nameservers: tuple[str, ...], now: datetim
     return False
 
 
-async def reverify_due(
-    session: AsyncSession, *, nameservers: tuple[str, ...], now: datetime
+async def verify(page: StatusPage, *, nameservers: tuple[str, ...], now: datetime) -> bool:
+    """Look the record up now and mark the page; True when verified."""
+    if not page.custom_domain or not page.domain_token:
+        return False
+    values = await txt_values(page.custom_domain, nameservers=nameservers)
+    return apply_lookup(page, values, now=now)
+
+
+async def reverify_domains(
+    store: Store, *, nameservers: tuple[str, ...], now: datetime, limit: int = 100
 ) -> int:
-    """Re-check every verified domain not checked for a day; returns how many were checked."""
-    pages = (
-        await session.scalars(
-            select(StatusPage)
-            .where(
-                StatusPage.domain_verified_at.is_not(None),
-                or_(
-                    StatusPage.domain_checked_at.is_(None),
-                    StatusPage.domain_checked_at <= now - REVERIFY_EVERY,
-                ),
+    """Re-check verified domains not checked for a day; returns how many were checked.
+
+    The lookups run outside any transaction (a slow resolver must not hold rows);
+    each result is written on its own, if the domain did not change meanwhile.
+    """
+    async with store.transaction() as session:
+        due = (
+            await session.execute(
+                select(StatusPage.id, StatusPage.custom_domain, StatusPage.domain_token)
+                .where(
+                    StatusPage.domain_verified_at.is_not(None),
+                    or_(
+                        StatusPage.domain_checked_at.is_(None),
+                        StatusPage.domain_checked_at <= now - REVERIFY_EVERY,
+                    ),
+                )
+                .order_by(StatusPage.domain_checked_at)
+                .limit(limit)
             )
-            .limit(100)
-        )
-    ).all()
-    for page in pages:
-        await verify(page, nameservers=nameservers, now=now)
-    return len(pages)
+        ).all()
+    for page_id, domain, token in due:
+        if not domain or not token:
+            continue
+        values = await txt_values(domain, nameservers=nameservers)
+        async with store.transaction() as session:
+            page = await session.get(StatusPage, page_id)
+            if page is not None and (page.custom_domain, page.domain_token) == (domain, token):
+                apply_lookup(page, values, now=now)
+    return len(due)

@@ -26,7 +26,7 @@ class LiveServer:
 @pytest.fixture
 def page_settings() -> Settings:
     # No micro-cache: each request renders from the store as of the frozen clock.
-    return make_settings(status_page_fresh_s=0)
+    return make_settings(status_page_fresh_s=0, status_page_timeout_s=60)
 
 
 @pytest.fixture
