@@ -25,6 +25,7 @@ from api.routers import (
     public_pages,
     screenshots,
     status_pages,
+    subscriptions,
     system,
 )
 from store.clock import Clock, SystemClock
@@ -77,6 +78,7 @@ def create_app(
         maintenance,
         status_pages,
         public_pages,
+        subscriptions,
     ):
         app.include_router(module.router)
     app.include_router(system.metrics_router)

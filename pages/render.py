@@ -95,5 +95,14 @@ def mark_stale(html: str, *, age_s: float) -> str:
     return html.replace(STALE_MARK, notice, 1)
 
 
+def render_message(
+    page: StatusPage, title: str, text: str, *, action: str | None = None, button: str = ""
+) -> str:
+    """A short page about a subscription (check your inbox, confirm, unsubscribed)."""
+    return _ENV.get_template("message.html").render(
+        page=page, title=title, text=text, action=action, button=button
+    )
+
+
 def render_start(pages: Sequence[StatusPage], *, base_url: str) -> str:
     return _ENV.get_template("start.html").render(pages=pages, base_url=base_url)

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, JSONDoc
 
+# The alert channel type of a subscriber's own channel: never listed with the
+# organization's channels, never chosen for a monitor's alerts.
+SUBSCRIBER_CHANNEL = "SUBSCRIBER"
 UpdateStatus = Literal["investigating", "identified", "monitoring", "resolved"]
 UPDATE_STATUSES: tuple[UpdateStatus, ...] = (
     "investigating",

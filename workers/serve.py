@@ -16,6 +16,7 @@ from alerting.evaluator import Evaluator
 from alerting.heartbeats import sweep_missed
 from alerting.housekeeping import run_alert_duties
 from api.main import create_app
+from pages.duties import run_page_duties
 from store.bootstrap import Bootstrapped, bootstrap
 from store.clock import SystemClock
 from store.config import Settings
@@ -97,6 +98,14 @@ async def serve(
                 IntervalTrigger(seconds=settings.housekeeping_every_s, jitter=1),
                 args=[store],
                 id="alert-duties",
+                max_instances=1,
+                coalesce=True,
+            )
+            duties.add_job(
+                run_page_duties,
+                IntervalTrigger(seconds=settings.housekeeping_every_s, jitter=1),
+                args=[store, settings],
+                id="status-page-duties",
                 max_instances=1,
                 coalesce=True,
             )

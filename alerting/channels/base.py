@@ -22,6 +22,12 @@ EventType = Literal[
     "ssl.expiring",
     "heartbeat.missed",
     "test",
+    # To status page subscribers (alerting/channels/subscriber.py).
+    "incident.opened",
+    "incident.updated",
+    "incident.resolved",
+    "maintenance.scheduled",
+    "subscription.confirm",
 ]
 
 

@@ -19,12 +19,12 @@ from api.deps import ClockDep, SettingsDep, StoreDep
 from api.errors import ApiError, not_found
 from pages import badges, feed, statuspage, uptime_source
 from pages.cache import RenderCache, Served, StoreUnavailableError, etag_of
+from pages.links import page_url
 from pages.render import mark_stale, render_page, render_start
 from pages.view import PageView, load_view
 from store.clock import Clock
 from store.config import Settings
 from store.db import Store
-from store.status_page_models import StatusPage
 from store.status_pages import page_by_domain, page_by_slug, public_pages
 
 router = APIRouter(tags=["status pages (public)"])
@@ -54,12 +54,6 @@ def page_cache(request: Request) -> RenderCache:
         )
         state.page_cache = cache
     return cache
-
-
-def page_url(page: StatusPage, settings: Settings) -> str:
-    if page.custom_domain and page.domain_verified_at is not None:
-        return f"https://{page.custom_domain}"
-    return f"{settings.base_url}/status/{page.slug}"
 
 
 async def _view(store: Store, clock: Clock, slug: str) -> PageView | None:
@@ -130,7 +124,7 @@ async def statuspage_json(
         view = await _view(store, clock, slug)
         if view is None:
             return None
-        doc = statuspage.document(view, name, url=page_url(view.page, settings))
+        doc = statuspage.document(view, name, url=page_url(view.page, settings.base_url))
         return None if doc is None else _json(doc)
 
     return await _serve(request, f"v2:{slug}:{name}", produce)
@@ -146,7 +140,7 @@ async def atom_feed(
         view = await _view(store, clock, slug)
         if view is None:
             return None
-        return feed.atom(view, url=page_url(view.page, settings)), "application/atom+xml"
+        return feed.atom(view, url=page_url(view.page, settings.base_url)), "application/atom+xml"
 
     return await _serve(request, f"atom:{slug}", produce)
 

@@ -15,6 +15,7 @@ from api.serialize import iso
 from api.status_page_input import check_plan, read_components, read_fields
 from pages import domains
 from pages.public_json import public_json
+from pages.subscribers import remove_page_channels
 from pages.view import load_view
 from store.status_page_models import StatusPage
 from store.status_pages import (
@@ -64,7 +65,7 @@ def page_json(page: StatusPage, components: list[Component]) -> dict[str, Any]:
     }
 
 
-async def _owned(session: AsyncSession, org_id: str, slug: str) -> StatusPage:
+async def owned(session: AsyncSession, org_id: str, slug: str) -> StatusPage:
     """The caller's page; another organization's page is 404, as if it did not exist."""
     page = await page_by_slug(session, slug)
     if page is None or page.org_id != org_id:
@@ -138,7 +139,7 @@ async def update(
 ) -> dict[str, Any]:
     """Change the fields given; ``monitors``/``components`` replace the whole list."""
     body = await read_object(request)
-    page = await _owned(session, auth.org_id, slug)
+    page = await owned(session, auth.org_id, slug)
     parsed, issues = read_fields(body, creating=False)
     specs = await read_components(session, auth.org_id, body, issues)
     if issues:
@@ -156,7 +157,8 @@ async def update(
 @router.delete("/{slug}")
 async def remove(slug: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """Delete the page and its components."""
-    page = await _owned(session, auth.org_id, slug)
+    page = await owned(session, auth.org_id, slug)
+    await remove_page_channels(session, page)
     await delete_page(session, page)
     return {"message": "Status page deleted successfully"}
 
@@ -174,7 +176,7 @@ def _needs_domain(page: StatusPage) -> str:
 @router.post("/{slug}/verify-domain")
 async def start_verification(slug: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """A token and the TXT record to publish (the same token until the domain changes)."""
-    page = await _owned(session, auth.org_id, slug)
+    page = await owned(session, auth.org_id, slug)
     domain = _needs_domain(page)
     if page.domain_token is None:
         page.domain_token = domains.new_token()
@@ -196,7 +198,7 @@ async def check_verification(
     slug: str, auth: AuthDep, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """Look the TXT record up now; the domain is verified when it holds the token."""
-    page = await _owned(session, auth.org_id, slug)
+    page = await owned(session, auth.org_id, slug)
     domain = _needs_domain(page)
     if page.domain_token is None:
         raise ApiError(
