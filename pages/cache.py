@@ -3,9 +3,9 @@
 A status page is read most when things are failing, the store included. Every
 rendering that succeeds is kept (in this process's memory, by path); a request the
 store does not answer within ``timeout_s`` (or that fails) is answered with the kept
-copy and its age. A rendering younger than ``fresh_s`` is served without asking the
-store at all, so a crowd reading the page during an outage costs one query per
-``fresh_s``.
+copy and its age (with nothing kept, the request waits for the store). A rendering
+younger than ``fresh_s`` is served without asking the store at all, so a crowd
+reading the page during an outage costs one query per ``fresh_s``.
 """
 
 from __future__ import annotations
@@ -64,7 +64,10 @@ class RenderCache:
         if kept is not None and now - kept.made_at < self.fresh_s:
             return Served(kept, None)
         try:
-            made = await asyncio.wait_for(produce(), timeout=self.timeout_s)
+            # With nothing kept there is nothing better to answer: wait for the store.
+            made = await (
+                produce() if kept is None else asyncio.wait_for(produce(), timeout=self.timeout_s)
+            )
         except Exception as exc:  # the store failed or is too slow: keep the page up
             if kept is None:
                 log.warning("cannot render %s and none kept: %r", key, exc)

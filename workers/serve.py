@@ -35,10 +35,15 @@ def print_banner(settings: Settings, boot: Bootstrapped) -> None:
         f"  This key is shown ONCE; store it now:\n\n"
         f"    {boot.key}\n\n"
         f"  Try:  curl -H 'Authorization: Bearer {boot.key}' {url}/api/monitors\n"
+        f"  Open: {url}/ (start page){_page_line(url, boot)}\n"
         f"{line}\n",
         file=sys.stdout,
         flush=True,
     )
+
+
+def _page_line(url: str, boot: Bootstrapped) -> str:
+    return f" and {url}/status/{boot.status_page_slug}" if boot.status_page_slug else ""
 
 
 async def serve(

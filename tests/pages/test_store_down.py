@@ -74,8 +74,16 @@ async def test_a_slow_store_is_answered_from_the_kept_rendering_at_the_deadline(
     assert first is not None and first.stale_age_s is None
     assert slow is not None and slow.rendering.body == b"v1"
     assert slow.stale_age_s == 90.0
-    with pytest.raises(StoreUnavailableError):
-        await cache.get("other", hangs)
+
+
+async def test_with_nothing_kept_a_failing_store_is_unavailable() -> None:
+    cache = RenderCache(timeout_s=0.05, fresh_s=0, clock=lambda: 0.0)
+
+    async def fails() -> tuple[bytes, str]:
+        raise OSError("connection refused")
+
+    with pytest.raises(StoreUnavailableError, match="connection refused"):
+        await cache.get("k", fails)
 
 
 async def test_a_fresh_rendering_is_served_without_asking_the_store() -> None:
