@@ -9,6 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from pages import markdown
+from pages.bars import bars_html
 from pages.svg import sparkline
 from pages.view import STATUS_TEXT, ComponentView, DayBar, PageView
 from store.status_page_models import StatusPage
@@ -78,6 +79,7 @@ _ENV.globals.update(
     status_text=lambda s: STATUS_TEXT.get(s, s),
     markdown=markdown.render,
     spark=_spark,
+    bars_html=lambda bars: bars_html(bars, day_text=day_text, hm=hm, when=when),
 )
 
 

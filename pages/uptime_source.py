@@ -72,12 +72,14 @@ async def daily_uptime(
     created = await _created(session, monitor_ids)
     checks = await _daily_checks(session, monitor_ids, since=since, now=now)
     down = await _daily_incident_time(session, monitor_ids, since=since, now=now)
+    bounds = [
+        (day, day_start(day), min(day_start(day) + DAY, now))
+        for day in (first + timedelta(days=offset) for offset in range(days))
+    ]
     for monitor_id in monitor_ids:
         born = created.get(monitor_id, now)
         rows = []
-        for offset in range(days):
-            day = first + timedelta(days=offset)
-            lo, hi = day_start(day), min(day_start(day) + DAY, now)
+        for day, lo, hi in bounds:
             count, failed, avg = checks.get((monitor_id, day), (0, 0, None))
             downtime, maintenance = down.get((monitor_id, day), (0.0, 0.0))
             rows.append(
@@ -152,18 +154,28 @@ async def _daily_checks(
     return out
 
 
+@dataclass(frozen=True)
+class _Span:
+    monitor_id: str
+    started_at: datetime
+    resolved_at: datetime | None
+    in_maintenance: bool
+
+
 async def _incidents(
     session: AsyncSession, monitor_ids: Sequence[str], *, since: datetime, now: datetime
-) -> Sequence[Incident]:
-    return (
-        await session.scalars(
-            select(Incident).where(
-                Incident.monitor_id.in_(monitor_ids),
-                Incident.started_at <= now,
-                or_(Incident.resolved_at.is_(None), Incident.resolved_at >= since),
-            )
+) -> list[_Span]:
+    # Plain columns, not ORM objects: a page of many components reads thousands.
+    rows = await session.execute(
+        select(
+            Incident.monitor_id, Incident.started_at, Incident.resolved_at, Incident.in_maintenance
+        ).where(
+            Incident.monitor_id.in_(monitor_ids),
+            Incident.started_at <= now,
+            or_(Incident.resolved_at.is_(None), Incident.resolved_at >= since),
         )
-    ).all()
+    )
+    return [_Span(m, s, r, bool(h)) for m, s, r, h in rows]
 
 
 async def _daily_incident_time(

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pages import uptime_source
-from pages.uptime_source import DAY, DayUptime, day_start
+from pages.uptime_source import DayUptime, day_start
 from store.models import Incident, MaintenanceWindow, Monitor, MonitorSchedule
 from store.status_page_models import IncidentUpdate, StatusPage, StatusPageNotice
 from store.status_pages import Component, components_of
@@ -203,11 +203,29 @@ def bar_level(
     return "ok"
 
 
-def _covers(window: MaintenanceView | IncidentView, day: date) -> bool:
-    lo, hi = day_start(day), day_start(day) + DAY
-    if isinstance(window, MaintenanceView):
-        return window.starts_at < hi and window.ends_at > lo
-    return window.started_at < hi and (window.resolved_at is None or window.resolved_at > lo)
+def days_covered(start: datetime, end: datetime | None, *, until: datetime) -> list[date]:
+    """The UTC days a span (open: until ``until``) touches."""
+    last = min(end or until, until)
+    first_day, days = start.date(), []
+    day = first_day
+    while day_start(day) < last or day == first_day:
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def _by_day(
+    items: Sequence[MaintenanceView] | Sequence[IncidentView], *, now: datetime
+) -> dict[date, list[Any]]:
+    out: dict[date, list[Any]] = {}
+    for item in items:
+        if isinstance(item, MaintenanceView):
+            span = days_covered(item.starts_at, item.ends_at, until=max(item.ends_at, now))
+        else:
+            span = days_covered(item.started_at, item.resolved_at, until=now)
+        for day in span:
+            out.setdefault(day, []).append(item)
+    return out
 
 
 async def load_view(session: AsyncSession, page: StatusPage, *, now: datetime) -> PageView:
@@ -228,18 +246,22 @@ async def load_view(session: AsyncSession, page: StatusPage, *, now: datetime) -
             select(Incident).where(Incident.monitor_id.in_(monitor_ids), Incident.is_active)
         )
     }
+    incidents_by_monitor: dict[str, list[IncidentView]] = {}
+    for incident in incidents:
+        incidents_by_monitor.setdefault(incident.monitor_id, []).append(incident)
     views = []
     for component, monitor in components:
-        mine = [i for i in incidents if i.monitor_id == monitor.id]
         my_windows = [w for w in windows if _applies(w, component.display_name)]
+        incident_days = _by_day(incidents_by_monitor.get(monitor.id, []), now=now)
+        window_days = _by_day(my_windows, now=now)
         bars = tuple(
             DayBar(
                 day=d.day,
-                level=bar_level(d, [w for w in my_windows if _covers(w, d.day)]),
+                level=bar_level(d, window_days.get(d.day, ())),
                 downtime_s=d.downtime_s,
                 uptime_pct=d.uptime_pct,
-                incidents=tuple(i for i in mine if _covers(i, d.day)),
-                maintenance=tuple(w for w in my_windows if _covers(w, d.day)),
+                incidents=tuple(incident_days.get(d.day, ())),
+                maintenance=tuple(window_days.get(d.day, ())),
             )
             for d in days.get(monitor.id, [])
         )
@@ -319,9 +341,17 @@ async def _incidents(
     since: datetime,
     now: datetime,
 ) -> list[IncidentView]:
+    # Plain columns, not ORM objects: a page of many components reads thousands.
     rows = (
-        await session.scalars(
-            select(Incident)
+        await session.execute(
+            select(
+                Incident.id,
+                Incident.monitor_id,
+                Incident.cause,
+                Incident.started_at,
+                Incident.resolved_at,
+                Incident.in_maintenance,
+            )
             .where(
                 Incident.monitor_id.in_(monitor_ids),
                 Incident.started_at <= now,
@@ -331,10 +361,12 @@ async def _incidents(
         )
     ).all()
     updates: dict[str, list[UpdateView]] = {}
-    if rows:
+    # Updates are shown for the active incidents and the last 14 days' only.
+    shown = [r.id for r in rows if r.resolved_at is None or r.resolved_at >= now - RESOLVED_SHOWN]
+    if shown:
         for update in await session.scalars(
             select(IncidentUpdate)
-            .where(IncidentUpdate.incident_id.in_([r.id for r in rows]))
+            .where(IncidentUpdate.incident_id.in_(shown))
             .order_by(IncidentUpdate.created_at, IncidentUpdate.id)
         ):
             updates.setdefault(update.incident_id, []).append(
@@ -348,7 +380,7 @@ async def _incidents(
             cause=row.cause,
             started_at=row.started_at,
             resolved_at=row.resolved_at,
-            in_maintenance=row.in_maintenance,
+            in_maintenance=bool(row.in_maintenance),
             updates=tuple(updates.get(row.id, ())),
         )
         for row in rows
