@@ -24,6 +24,7 @@ from api.routers import (
     performance,
     public_pages,
     screenshots,
+    status_page_notices,
     status_pages,
     subscriptions,
     system,
@@ -77,6 +78,7 @@ def create_app(
         alert_channels,
         maintenance,
         status_pages,
+        status_page_notices,
         public_pages,
         subscriptions,
     ):

@@ -266,37 +266,31 @@ async def test_a_taken_slug_is_409_across_organizations(
         pytest.param("ENTERPRISE", True, id="enterprise"),
     ],
 )
-@pytest.mark.parametrize(
-    "branding",
-    [
-        pytest.param({"customCss": "body { color: #111; }"}, id="customCss"),
-        pytest.param({"hideBranding": True}, id="hideBranding"),
-    ],
-)
 async def test_branding_needs_business_or_enterprise(
-    client: httpx.AsyncClient,
-    store: Store,
-    clock: FrozenClock,
-    plan: str,
-    allowed: bool,
-    branding: dict[str, Any],
+    client: httpx.AsyncClient, store: Store, clock: FrozenClock, plan: str, allowed: bool
 ) -> None:
     tenant = await make_tenant(store, clock, f"t-{plan.lower()}", plan=plan)
     api = await create_monitor(client, tenant)
-
-    created = await _page(client, tenant, [api], **branding)
     plain = await _page(client, tenant, [api], slug="plain")
-    updated = await client.put("/api/status-pages/plain", headers=tenant.headers, json=branding)
-
     assert plain.status_code == 201
-    if allowed:
-        assert created.status_code == 201, created.text
-        assert updated.status_code == 200
-    else:
-        assert_error(created, 403, code="forbidden", says="BUSINESS or ENTERPRISE")
-        assert_error(updated, 403, code="forbidden", says="BUSINESS or ENTERPRISE")
-        page = await client.get("/api/status-pages", headers=tenant.headers)
-        assert [p["customCss"] for p in page.json()["data"]] == [None]
+
+    for n, branding in enumerate([{"customCss": "body { color: #111; }"}, {"hideBranding": True}]):
+        created = await _page(client, tenant, [api], slug=f"branded-{n}", **branding)
+        updated = await client.put("/api/status-pages/plain", headers=tenant.headers, json=branding)
+
+        if allowed:
+            assert created.status_code == 201, created.text
+            assert updated.status_code == 200
+        else:
+            field = next(iter(branding))
+            error = assert_error(created, 403, code="forbidden", says="BUSINESS or ENTERPRISE")
+            assert [f["field"] for f in error["fields"]] == [field]
+            assert_error(updated, 403, code="forbidden", says="BUSINESS or ENTERPRISE")
+    if not allowed:
+        pages = (await client.get("/api/status-pages", headers=tenant.headers)).json()["data"]
+        assert [(p["slug"], p["customCss"], p["hideBranding"]) for p in pages] == [
+            ("plain", None, False)
+        ]
 
 
 async def test_a_private_page_needs_a_key_of_its_organization(
@@ -366,3 +360,37 @@ async def test_delete_removes_the_page(client: httpx.AsyncClient, tenant: Tenant
     assert_error(
         await client.get("/api/status-pages/acme-status"), 404, code="status_page_not_found"
     )
+
+
+async def test_a_notice_shows_on_the_page_until_resolved(
+    client: httpx.AsyncClient, tenant: Tenant, clock: FrozenClock
+) -> None:
+    await _page(client, tenant, [await create_monitor(client, tenant)])
+    path = "/api/status-pages/acme-status/notices"
+
+    bad = await client.post(path, headers=tenant.headers, json={"title": "x", "severity": "huge"})
+    created = await client.post(
+        path,
+        headers=tenant.headers,
+        json={"title": "Email delays", "body": "Our provider is slow.", "severity": "minor"},
+    )
+    shown = (await client.get("/api/status-pages/acme-status")).json()["data"]
+    notice = created.json()["data"]
+    resolved = await client.post(f"{path}/{notice['id']}/resolve", headers=tenant.headers)
+    after = (await client.get("/api/status-pages/acme-status")).json()["data"]
+
+    assert_error(bad, 400, code="invalid_request", says="severity")
+    assert created.status_code == 201
+    assert {k: notice[k] for k in ("title", "body", "severity", "resolvedAt")} == {
+        "title": "Email delays",
+        "body": "Our provider is slow.",
+        "severity": "minor",
+        "resolvedAt": None,
+    }
+    # A minor notice makes an operational page degraded, until it is resolved.
+    assert (shown["overallStatus"], [n["title"] for n in shown["notices"]]) == (
+        "degraded",
+        ["Email delays"],
+    )
+    assert resolved.json()["data"]["resolvedAt"] is not None
+    assert (after["overallStatus"], after["notices"]) == ("operational", [])
