@@ -148,16 +148,24 @@ async def test_an_unconfirmed_subscriber_hears_nothing(
     owner: tuple[Tenant, str],
 ) -> None:
     tenant, monitor = owner
-    await web.post("/status/acme/subscribe", json={"email": "visitor@example.com"})
-    again = await web.post("/status/acme/subscribe", json={"email": "visitor@example.com"})
-    await add_incident(store, org_id=tenant.org_id, monitor_id=monitor, started_at=clock.now())
+    async with HttpReceiver() as hook:
+        # A confirmed (webhook) subscriber beside the pending one: the page has an audience.
+        await web.post("/status/acme/subscribe", json={"webhookUrl": hook.url})
+        await web.post("/status/acme/subscribe", json={"email": "visitor@example.com"})
+        again = await web.post("/status/acme/subscribe", json={"email": "visitor@example.com"})
+        clock.advance(60)
+        await add_incident(store, org_id=tenant.org_id, monitor_id=monitor, started_at=clock.now())
 
-    attempted = await _deliver(store, settings, clock)
+        attempted = await _deliver(store, settings, clock)
+        [event] = await hook.wait_for(1)
 
     assert again.status_code == 202
-    assert attempted == 1  # the one confirmation email, not two, and no incident
+    # The one confirmation email (not two) and the webhook's incident; no incident email.
+    assert attempted == 2
+    assert event.json()["type"] == "incident.opened"
     [mail] = await smtp.wait_for(1)
     assert mail.subject.startswith("Confirm")
+    assert len(smtp.messages) == 1
 
 
 async def test_a_token_is_unguessable_and_bound_to_its_page(
