@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerting.channels.base import AlertEvent, EventType
 from store.base import new_id
 from store.models import AlertChannel, AlertOutbox, Monitor
+from store.status_page_models import SUBSCRIBER_CHANNEL
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -69,7 +70,10 @@ async def channels_for(session: AsyncSession, monitor: Monitor) -> Sequence[str]
     ``alert_channels`` None means every active channel of the organization.
     """
     query = select(AlertChannel.id).where(
-        AlertChannel.org_id == monitor.org_id, AlertChannel.is_active.is_(True)
+        AlertChannel.org_id == monitor.org_id,
+        AlertChannel.is_active.is_(True),
+        # A status page subscriber hears of incidents through its page, not as an alert.
+        AlertChannel.type != SUBSCRIBER_CHANNEL,
     )
     if monitor.alert_channels is not None:
         if not monitor.alert_channels:

@@ -128,7 +128,8 @@ def _from_hosts_file(host: str) -> tuple[str, socket.AddressFamily] | None:
     return literals[0]
 
 
-def _resolver(nameservers: tuple[str, ...]) -> dns.asyncresolver.Resolver:
+def resolver_for(nameservers: tuple[str, ...]) -> dns.asyncresolver.Resolver:
+    """A resolver asking ``nameservers`` (``host`` or ``host:port``); empty: the system's."""
     if not nameservers:
         return dns.asyncresolver.Resolver()
     resolver = dns.asyncresolver.Resolver(configure=False)
@@ -150,7 +151,7 @@ def _nameserver(spec: str) -> dns.nameserver.Nameserver:
 async def _query(
     host: str, nameservers: tuple[str, ...], *, lifetime: float
 ) -> tuple[str, socket.AddressFamily]:
-    resolver = _resolver(nameservers)
+    resolver = resolver_for(nameservers)
     deadline = time.monotonic() + lifetime
     for rdtype, family in (("A", socket.AF_INET), ("AAAA", socket.AF_INET6)):
         remaining = max(deadline - time.monotonic(), 0.001)

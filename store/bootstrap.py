@@ -12,6 +12,7 @@ from store.db import Store
 from store.models import MonitorSchedule
 from store.monitors import create_monitor
 from store.orgs import create_org, org_count
+from store.status_pages import ComponentSpec, create_page
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Bootstrapped:
     org_id: str
     key: str
     demo_monitor_id: str | None
+    status_page_slug: str | None = None
 
 
 async def bootstrap(store: Store, settings: Settings, *, now: datetime) -> Bootstrapped | None:
@@ -65,4 +67,13 @@ async def bootstrap(store: Store, settings: Settings, *, now: datetime) -> Boots
                 .values(next_run_at=now)
             )
             demo_id = demo.id
+            # Something to look at on the start page: the demo monitor's public page.
+            page = await create_page(
+                session,
+                org.id,
+                {"name": "Vigil demo", "slug": "demo", "description": "The demo monitor."},
+                [ComponentSpec(monitor_id=demo.id, display_name="Vigil API")],
+                now=now,
+            )
+            return Bootstrapped(org.id, key, demo_id, status_page_slug=page.slug)
         return Bootstrapped(org_id=org.id, key=key, demo_monitor_id=demo_id)

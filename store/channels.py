@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.base import new_id
 from store.models import AlertChannel, Monitor
+from store.status_page_models import SUBSCRIBER_CHANNEL
 
 
 async def list_channels(session: AsyncSession, org_id: str) -> Sequence[AlertChannel]:
@@ -18,7 +19,7 @@ async def list_channels(session: AsyncSession, org_id: str) -> Sequence[AlertCha
     return (
         await session.scalars(
             select(AlertChannel)
-            .where(AlertChannel.org_id == org_id)
+            .where(AlertChannel.org_id == org_id, AlertChannel.type != SUBSCRIBER_CHANNEL)
             .order_by(AlertChannel.created_at, AlertChannel.id)
         )
     ).all()
@@ -26,7 +27,11 @@ async def list_channels(session: AsyncSession, org_id: str) -> Sequence[AlertCha
 
 async def get_channel(session: AsyncSession, org_id: str, channel_id: str) -> AlertChannel | None:
     channel: AlertChannel | None = await session.scalar(
-        select(AlertChannel).where(AlertChannel.id == channel_id, AlertChannel.org_id == org_id)
+        select(AlertChannel).where(
+            AlertChannel.id == channel_id,
+            AlertChannel.org_id == org_id,
+            AlertChannel.type != SUBSCRIBER_CHANNEL,
+        )
     )
     return channel
 

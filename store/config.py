@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     key_rate_share: float = Field(default=1.0, gt=0, le=1)
     # Whole UTC days of raw results kept before today (rollups keep the history).
     result_retention_days: int = Field(default=30, ge=1)
+    dns_nameservers_csv: str = Field(default="", alias="VIGIL_DNS_NAMESERVERS")
+    # A status page answered from its last good rendering when the store is slower.
+    status_page_timeout_s: float = 2.0
+    # A public rendering this young is served again without asking the store.
+    status_page_fresh_s: float = 10.0
+
+    @property
+    def dns_nameservers(self) -> tuple[str, ...]:
+        """``VIGIL_DNS_NAMESERVERS`` as a tuple; empty means the system's resolv.conf."""
+        return tuple(s.strip() for s in self.dns_nameservers_csv.split(",") if s.strip())
 
     @cached_property
     def regions(self) -> list[str]:

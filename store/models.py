@@ -348,3 +348,4 @@ class Artifact(Base):
 from store.channel_health import ChannelHealth  # noqa: E402,F401
 from store.org_origins import OrganizationOrigin  # noqa: E402, F401
 from store.rollup_models import DailyRollup, HourlyRollup  # noqa: E402,F401
+from store.status_page_models import *  # noqa: E402,F403

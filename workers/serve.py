@@ -18,6 +18,7 @@ from alerting.evaluator import Evaluator
 from alerting.heartbeats import sweep_missed
 from alerting.housekeeping import run_alert_duties
 from api.main import create_app
+from pages.duties import run_page_duties
 from store.bootstrap import Bootstrapped, bootstrap
 from store.clock import SystemClock
 from store.config import Settings
@@ -61,10 +62,15 @@ def print_banner(settings: Settings, boot: Bootstrapped) -> None:
         f"  This key is shown ONCE; store it now:\n\n"
         f"    {boot.key}\n\n"
         f"  Try:  curl -H 'Authorization: Bearer {boot.key}' {url}/api/monitors\n"
+        f"  Open: {url}/ (start page){_page_line(url, boot)}\n"
         f"{line}\n",
         file=sys.stdout,
         flush=True,
     )
+
+
+def _page_line(url: str, boot: Bootstrapped) -> str:
+    return f" and {url}/status/{boot.status_page_slug}" if boot.status_page_slug else ""
 
 
 async def serve(
@@ -137,6 +143,14 @@ async def serve(
                 IntervalTrigger(seconds=RETENTION_EVERY_S, jitter=5),
                 args=[store, settings.result_retention_days],
                 id="retention",
+                max_instances=1,
+                coalesce=True,
+            )
+            duties.add_job(
+                calmly(run_page_duties, OutageLog(log, "status page duties")),
+                IntervalTrigger(seconds=settings.housekeeping_every_s, jitter=1),
+                args=[store, settings],
+                id="status-page-duties",
                 max_instances=1,
                 coalesce=True,
             )

@@ -25,6 +25,12 @@ EventType = Literal[
     "heartbeat.missed",
     "channel.failing",
     "test",
+    # To status page subscribers (alerting/channels/subscriber.py).
+    "incident.opened",
+    "incident.updated",
+    "incident.resolved",
+    "maintenance.scheduled",
+    "subscription.confirm",
 ]
 
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from alerting.channels import apprise_url, email, pagerduty, slack, webhook
+from alerting.channels import apprise_url, email, pagerduty, slack, subscriber, webhook
 from alerting.channels.base import AlertEvent, ChannelSpec, Delivery, DeliveryContext
 from alerting.channels.validation import Issues, mask_secret
 
@@ -30,13 +30,18 @@ CHANNELS: Mapping[str, ChannelKind] = {
     "APPRISE": ChannelKind(apprise_url.deliver, apprise_url.validate, apprise_url.mask),
 }
 
+# Made by the system, not through the API: each status page subscriber's own channel.
+INTERNAL: Mapping[str, ChannelKind] = {
+    subscriber.TYPE: ChannelKind(subscriber.deliver, subscriber.validate, dict),
+}
+
 # Whatever a channel module masks, a value under a key like these never leaves unmasked.
 _SECRET_WORDS = ("password", "secret", "token", "key")
 
 
 async def deliver_via(channel: ChannelSpec, event: AlertEvent, ctx: DeliveryContext) -> Delivery:
     """Deliver ``event`` through ``channel``; an unknown type is a permanent failure."""
-    kind = CHANNELS.get(channel.type)
+    kind = CHANNELS.get(channel.type) or INTERNAL.get(channel.type)
     if kind is None:
         return Delivery(
             ok=False,

@@ -1,0 +1,54 @@
+"""The 90 daily bars of a component, as HTML: a pure function (4,500 bars on a big page).
+
+Written in Python rather than a template macro: it is the page's innermost loop,
+and a macro call per bar cost more than the rest of the page together. Every piece
+of text goes through ``escape``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from markupsafe import Markup, escape
+
+from pages.view import DayBar
+
+_HALF = 45
+
+
+def bars_html(
+    bars: Sequence[DayBar],
+    *,
+    day_text: Callable[[DayBar], str],
+    hm: Callable[..., str],
+    when: Callable[..., str],
+) -> Markup:
+    """``<li>`` per day: a labelled bar, or a ``<details>`` listing the day's events."""
+    out: list[str] = []
+    for n, bar in enumerate(bars, start=1):
+        said = day_text(bar)
+        text = escape(f"{bar.day.isoformat()}: {said}")
+        level = f"bar lv-{bar.level}"
+        if not (bar.incidents or bar.maintenance):
+            out.append(f'<li><span class="{level}" role="img" title="{text}"></span></li>')
+            continue
+        items = [
+            f"<li>{escape(i.title)} ({hm(i.started_at)}"
+            + (f"\u2013{hm(i.resolved_at)})" if i.resolved_at else ", ongoing)")
+            + "</li>"
+            for i in bar.incidents
+        ]
+        windows = [
+            f"<li>Maintenance: {escape(w.title)} ({when(w.starts_at)}\u2013{when(w.ends_at)})</li>"
+            for w in bar.maintenance
+        ]
+        side = "tip-l" if n > _HALF else "tip-r"
+        out.append(
+            f'<li><details><summary class="{level}"><span class="sr">{text}</span></summary>'
+            f'<div class="tip {side}"><strong>{bar.day.strftime("%d %b %Y")}</strong>: '
+            f"{escape(said)}"
+            + (f"<ul>{''.join(items)}</ul>" if items else "")
+            + (f"<ul>{''.join(windows)}</ul>" if windows else "")
+            + "</div></details></li>"
+        )
+    return Markup("".join(out))
