@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from api.middleware import loggable_path
+from alerting.redact import mask_secret
 
 log = logging.getLogger("vigil.api")
 
@@ -39,6 +39,17 @@ def escape_control(text: str) -> str:
     """``text`` with control characters written as ``\\xNN`` escapes, for one log line."""
     return _CONTROL.sub(
         lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256 else f"\\u{ord(m[0]):04x}", text
+    )
+
+
+_HEARTBEAT_TOKEN = re.compile(r"^(/api/heartbeat/)([^/]+)")
+
+
+def loggable_path(path: str) -> str:
+    """The path as a log line may show it: control characters escaped (a decoded
+    ``%0a`` must not start a forged line) and heartbeat tokens masked."""
+    return escape_control(
+        _HEARTBEAT_TOKEN.sub(lambda m: m.group(1) + mask_secret(m.group(2)), path)
     )
 
 
@@ -116,7 +127,7 @@ def install(app: FastAPI) -> None:
         log.info(
             "client disconnected before sending its body: %s %s [%s]",
             request.method,
-            escape_control(request.url.path),
+            loggable_path(request.url.path),
             request_id(request),
         )
         return Response(status_code=400)

@@ -19,8 +19,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alerting.redact import mask_secret
-from api.errors import ApiError, escape_control
+from api.errors import ApiError, escape_control, loggable_path
 from store.logcontext import bound
 from telemetry.metrics import HTTP_DURATION, HTTP_REQUESTS
 
@@ -67,16 +66,6 @@ def _route_of(scope: Scope) -> str:
     if scope["path"].startswith("/api/heartbeat/"):
         return "/api/heartbeat/{token}"  # answered by the lane, ahead of routing
     return "unmatched"
-
-
-_HEARTBEAT_TOKEN = re.compile(r"^(/api/heartbeat/)([^/]+)")
-
-
-def loggable_path(path: str) -> str:
-    """The path as a log line may show it: control characters escaped (a decoded
-    ``%0a`` must not start a forged line) and heartbeat tokens masked."""
-    path = _HEARTBEAT_TOKEN.sub(lambda m: m.group(1) + mask_secret(m.group(2)), path)
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in path)
 
 
 class RequestContextMiddleware:
