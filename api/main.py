@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.ai_lane import AiIngestLane
 from api.heartbeat_lane import HeartbeatLane
 from api.middleware import RequestContextMiddleware
 from api.routers import (
+    ai,
+    ai_ingest,
     alert_channels,
     api_keys,
     dashboard,
@@ -57,6 +60,7 @@ def create_app(
     errors.install(app)
     # Added first, so it runs inside the request context (request id, headers).
     app.add_middleware(HeartbeatLane)
+    app.add_middleware(AiIngestLane)
     app.add_middleware(RequestContextMiddleware)
     for module in (
         health,
@@ -71,6 +75,8 @@ def create_app(
         dashboard,
         alert_channels,
         maintenance,
+        ai_ingest,
+        ai,
     ):
         app.include_router(module.router)
     app.include_router(system.metrics_router)

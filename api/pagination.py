@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,3 +72,18 @@ def parse_time(raw: str | None, field: str) -> datetime | None:
             fields=[(field, "must be an ISO 8601 time")],
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def encode_cursor(at: datetime, row_id: int) -> str:
+    """An opaque cursor for keyset paging: the last row's time and id."""
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(raw: str) -> tuple[datetime, int]:
+    """The (time, id) of a cursor from ``encode_cursor``; 400 for anything else."""
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        at, _, row_id = text.partition("|")
+        return datetime.fromisoformat(at).astimezone(UTC), int(row_id)
+    except ValueError:
+        raise invalid([("cursor", "is not a cursor this API returned")]) from None

@@ -52,6 +52,8 @@ def monitor_json(m: Monitor, *, base_url: str) -> dict[str, Any]:
     if m.type == "HEARTBEAT" and m.heartbeat_token:
         data["heartbeatToken"] = m.heartbeat_token
         data["heartbeatUrl"] = f"{base_url}/api/heartbeat/{m.heartbeat_token}"
+    if m.type == "LLM":
+        data["ingestUrl"] = f"{base_url}/api/ai/ingest/{m.id}"
     return data
 
 

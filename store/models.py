@@ -23,7 +23,7 @@ from store.base import Base, BigId, JSONDoc
 JSONList = JSONDoc
 
 Role = Literal["OWNER", "ADMIN", "VIEWER"]
-MonitorType = Literal["HTTP", "TCP", "PING", "DNS", "SSL", "HEARTBEAT", "BROWSER"]
+MonitorType = Literal["HTTP", "TCP", "PING", "DNS", "SSL", "HEARTBEAT", "BROWSER", "LLM"]
 CheckStatus = Literal["UP", "DOWN", "DEGRADED"]
 ChannelType = Literal["EMAIL", "SLACK", "WEBHOOK", "PAGERDUTY", "APPRISE"]
 
@@ -318,3 +318,6 @@ class Artifact(Base):
     content_type: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+
+
+from store.ai_models import *  # noqa: E402,F403

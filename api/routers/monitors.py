@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,8 +12,8 @@ from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
 from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
-from api.monitor_input import Context, validate, with_create_defaults
-from api.pagination import Page, page_params, parse_time
+from api.monitor_input import NO_URL_TYPES, Context, validate, with_create_defaults
+from api.pagination import Page, decode_cursor, encode_cursor, page_params, parse_time
 from api.serialize import check_json, incident_json, last_check_json, monitor_json
 from store.checks import count_checks, list_checks
 from store.config import Settings
@@ -143,8 +141,8 @@ async def update(
         raise invalid(issues)
     if "type" in values:
         _plan_gate(auth.org.plan, values["type"])
-    if values.get("url", "") is None and (values.get("type") or monitor.type) == "HEARTBEAT":
-        values["url"] = ""  # a heartbeat has no target
+    if values.get("url", "") is None and (values.get("type") or monitor.type) in NO_URL_TYPES:
+        values["url"] = ""  # a heartbeat or LLM monitor has no target
     for required in ("name", "url", "type", "interval_s", "method", "timeout_s", "regions"):
         if required in values and values[required] is None:
             raise invalid([(required, "cannot be null")])
@@ -192,19 +190,6 @@ async def resume(
     return await _set_active(monitor_id, True, auth, session, clock, settings)
 
 
-def _encode_cursor(at: datetime, row_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(raw: str) -> tuple[datetime, int]:
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        at, _, row_id = text.partition("|")
-        return datetime.fromisoformat(at).astimezone(UTC), int(row_id)
-    except ValueError:
-        raise invalid([("cursor", "is not a cursor this API returned")]) from None
-
-
 @router.get("/{monitor_id}/checks")
 async def checks(
     monitor_id: str,
@@ -226,7 +211,7 @@ async def checks(
     if since and until and since > until:
         raise invalid([("from", "must not be after to")])
     monitor = await _owned(session, auth, monitor_id)
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     rows = await list_checks(
         session,
         monitor.id,
@@ -236,7 +221,7 @@ async def checks(
         offset=0 if after else p.offset,
         after=after,
     )
-    next_cursor = _encode_cursor(rows[-1].checked_at, rows[-1].id) if len(rows) == p.limit else None
+    next_cursor = encode_cursor(rows[-1].checked_at, rows[-1].id) if len(rows) == p.limit else None
     if after is not None:
         pagination: dict[str, Any] = {"limit": p.limit, "nextCursor": next_cursor}
     else:
