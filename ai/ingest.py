@@ -15,14 +15,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,12 +94,22 @@ def _seconds_to_midnight(now: datetime) -> int:
 class IngestWriter:
     """Batches AI events of one API process into the store."""
 
-    def __init__(self, store: Store, clock: Clock, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        max_batch: int = MAX_BATCH,
+        parallel: int | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.max_batch = max_batch
+        # Two batches in flight on PostgreSQL overlap one's round trips with the
+        # other's; SQLite takes one writer at a time anyway.
+        self.parallel = parallel or (2 if store.is_postgres else 1)
         self._queue: list[_Item] = []
-        self._drain: asyncio.Task[None] | None = None
+        self._drains: set[asyncio.Task[None]] = set()
         # monitor id -> plan, as last seen by a batch (for the per-minute limit).
         self.plans: dict[str, str] = {}
         # Ids no monitor has: answered 404 without a batch for a while.
@@ -114,10 +125,14 @@ class IngestWriter:
         loop = asyncio.get_running_loop()
         items = [_Item(monitor_id, e, key, loop.create_future()) for e in events]
         self._queue.extend(items)
-        if self._drain is None or self._drain.done():
-            self._drain = asyncio.create_task(self._run(), name="ai-ingest")
-        # shield: a client that hangs up must not cancel the batch others wait on.
-        return [await asyncio.shield(i.future) for i in items]
+        # A drain that found the queue empty is done at once, though its done
+        # callbacks run later: count only the ones still running.
+        self._drains = {t for t in self._drains if not t.done()}
+        if len(self._drains) < self.parallel:
+            self._drains.add(asyncio.create_task(self._run(), name="ai-ingest"))
+        # A client that hangs up cancels only its own future: the batch is the
+        # drain task's, and it skips futures that are already done.
+        return [await i.future for i in items]
 
     async def _run(self) -> None:
         while self._queue:
@@ -254,18 +269,23 @@ async def _count_daily(
     """Count the events against each monitor's daily limit: (used before, allowed, limit)."""
     dialect = session.get_bind().dialect.name
     insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    day_rows = [{"monitor_id": m, "day": day, "events": len(wanted[m])} for m in sorted(wanted)]
+    if not day_rows:
+        return {}
+    # One statement for the batch; its rows are locked in monitor order, the same
+    # order in every process, until the commit.
+    table = cast(Table, AiDailyCount.__table__)
+    stmt = insert_(table).values(day_rows)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=["monitor_id", "day"],
+        set_={"events": table.c.events + stmt.excluded.events},
+    ).returning(table.c.monitor_id, table.c.events)
+    totals = {mid: int(total) for mid, total in await session.execute(upsert)}
     out: dict[str, tuple[int, int, int]] = {}
-    # Sorted, so two processes lock counter rows in the same order.
     for mid in sorted(wanted):
         n = len(wanted[mid])
         limit = ai_limits_for(facts[mid].plan).daily_events
-        stmt = insert_(AiDailyCount).values(monitor_id=mid, day=day, events=n)
-        upsert = stmt.on_conflict_do_update(
-            index_elements=["monitor_id", "day"],
-            set_={"events": AiDailyCount.events + n},
-        ).returning(AiDailyCount.events)
-        total = int((await session.execute(upsert)).scalar_one())
-        before = total - n
+        before = totals[mid] - n
         allowed = max(0, min(n, limit - before))
         if allowed < n:
             await session.execute(
@@ -285,10 +305,66 @@ async def _insert_events(
     now: datetime,
 ) -> list[int]:
     rows = [event_row(batch[n].monitor_id, batch[n].event, p, now=now) for n, p in accepted]
+    if session.get_bind().dialect.name == "postgresql":
+        return await _insert_events_pg(session, rows)
     result = await session.execute(
         insert(AiEvent).returning(AiEvent.id, sort_by_parameter_order=True), rows
     )
     return [int(r) for r in result.scalars()]
+
+
+# PostgreSQL: the batch through COPY, ids drawn from the sequence first. A
+# multi-row VALUES statement is new text for every batch size, and psycopg's
+# parsing of that text cost more than the insert itself.
+_PG_COLUMNS = {
+    "monitor_id": "text",
+    "created_at": "timestamptz",
+    "received_at": "timestamptz",
+    "provider": "text",
+    "model": "text",
+    "input_tokens": "int8",
+    "output_tokens": "int8",
+    "total_tokens": "int8",
+    "cache_read_tokens": "int8",
+    "cache_write_tokens": "int8",
+    "reasoning_tokens": "int8",
+    "latency_ms": "int4",
+    "ttft_ms": "int4",
+    "status_code": "int4",
+    "error": "text",
+    "prompt_hash": "text",
+    "user_id": "text",
+    "session_id": "text",
+    "meta": "text",
+    "rag_docs": "int4",
+    "rag_relevance": "float8",
+    "rag_retrieval_ms": "float8",
+    "rag_context_tokens": "int8",
+    "cost_usd": "float8",
+    "cost_source": "text",
+    "price_version": "text",
+    "source": "text",
+}
+_META_AT = list(_PG_COLUMNS).index("meta")
+_PG_COPY = f"COPY ai_events (id, {', '.join(_PG_COLUMNS)}) FROM STDIN"
+
+
+async def _insert_events_pg(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    pg: Any = raw.driver_connection
+    async with pg.cursor() as cur:
+        await cur.execute(
+            "SELECT nextval('ai_events_id_seq') FROM generate_series(1, %s)", (len(rows),)
+        )
+        ids = [int(r[0]) for r in await cur.fetchall()]
+        async with cur.copy(_PG_COPY) as copy:
+            for row_id, row in zip(ids, rows, strict=True):
+                meta = row["meta"]
+                values = [row[c] for c in _PG_COLUMNS]
+                values[_META_AT] = json.dumps(meta) if meta is not None else None
+                await copy.write_row((row_id, *values))
+    return ids
 
 
 def event_row(monitor_id: str, e: EventInput, priced: Priced, *, now: datetime) -> dict[str, Any]:
