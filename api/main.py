@@ -13,6 +13,7 @@ from api.heartbeat_lane import HeartbeatLane
 from api.middleware import RequestContextMiddleware
 from api.routers import (
     ai,
+    ai_cost_alert,
     ai_ingest,
     alert_channels,
     api_keys,
@@ -77,6 +78,7 @@ def create_app(
         maintenance,
         ai_ingest,
         ai,
+        ai_cost_alert,
     ):
         app.include_router(module.router)
     app.include_router(system.metrics_router)

@@ -11,6 +11,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from ai.duties import run_ai_duties
 from alerting.dispatcher import Dispatcher
 from alerting.evaluator import Evaluator
 from alerting.heartbeats import sweep_missed
@@ -97,6 +98,14 @@ async def serve(
                 IntervalTrigger(seconds=settings.housekeeping_every_s, jitter=1),
                 args=[store],
                 id="alert-duties",
+                max_instances=1,
+                coalesce=True,
+            )
+            duties.add_job(
+                run_ai_duties,
+                IntervalTrigger(seconds=settings.housekeeping_every_s, jitter=1),
+                args=[store],
+                id="ai-duties",
                 max_instances=1,
                 coalesce=True,
             )

@@ -21,6 +21,7 @@ EventType = Literal[
     "monitor.degraded",
     "ssl.expiring",
     "heartbeat.missed",
+    "ai.budget_exceeded",
     "test",
 ]
 
