@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai.history import count_events, event_json, list_events
 from ai.ingest import hash_key
+from ai.insights import dismiss, list_insights
 from ai.usage import PERIODS, usage
 from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep
 from api.errors import ApiError, invalid, not_found
 from api.pagination import decode_cursor, encode_cursor, parse_int
-from store.ai_models import AiPriceOverride, AiSettings
+from store.ai_models import AiInsight, AiPriceOverride, AiSettings
 from store.models import Monitor
 from store.monitors import get_monitor
 
@@ -216,3 +217,44 @@ async def delete_price(model: str, auth: AuthDep, session: SessionDep) -> dict[s
     if not getattr(result, "rowcount", 0):
         raise not_found("price", label="Price override")
     return {"data": {"deleted": True}}
+
+
+def insight_json(row: AiInsight) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "monitorId": row.monitor_id,
+        "type": row.type,
+        "severity": row.severity,
+        "title": row.title,
+        "description": row.description,
+        "savings": row.savings_usd,
+        "metadata": row.meta,
+        "dismissed": row.dismissed,
+        "createdAt": _iso(row.created_at),
+        "updatedAt": _iso(row.updated_at),
+    }
+
+
+def _iso(value: Any) -> str:
+    text: str = value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return text
+
+
+@router.get("/api/monitors/{monitor_id}/insights")
+async def insights(monitor_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
+    """Current findings of the insights job, each with evidence and a recommendation."""
+    monitor = await llm_monitor(session, auth, monitor_id)
+    return {"data": [insight_json(r) for r in await list_insights(session, monitor.id)]}
+
+
+@router.post("/api/monitors/{monitor_id}/insights/{insight_id}/dismiss")
+async def dismiss_insight(
+    monitor_id: str, insight_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
+) -> dict[str, Any]:
+    """Hide an insight until its evidence changes materially."""
+    monitor = await llm_monitor(session, auth, monitor_id)
+    row = await session.get(AiInsight, insight_id)
+    if row is None or row.monitor_id != monitor.id:
+        raise not_found("insight")
+    dismiss(row, now=clock.now())
+    return {"data": insight_json(row)}
