@@ -19,6 +19,7 @@ _LABELS: dict[EventType, str] = {
     "ssl.expiring": "SSL EXPIRING",
     "heartbeat.missed": "HEARTBEAT MISSED",
     "channel.failing": "CHANNEL FAILING",
+    "ai.budget_exceeded": "AI BUDGET",
     "test": "TEST",
 }
 
@@ -65,6 +66,10 @@ def headline(event: AlertEvent) -> str:
         return f"The TLS certificate of {name} is EXPIRING."
     if event.type == "heartbeat.missed":
         return f"{name} MISSED its heartbeat: no ping arrived in time."
+    if event.type == "ai.budget_exceeded":
+        level, period = event.details.get("level"), event.details.get("period")
+        what = "has EXCEEDED" if level == 100 else f"is at {level} % of"
+        return f"{name} {what} its {period} AI budget."
     return f"TEST alert from Vigil for {name}: this channel works."
 
 

@@ -14,6 +14,9 @@ from store.base import new_id
 from store.models import AlertChannel, AlertOutbox, Monitor
 from store.status_page_models import SUBSCRIBER_CHANNEL
 
+# The config key marking a channel Vigil made for one feature (not for every alert).
+MANAGED_BY = "managedBy"
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
@@ -69,7 +72,7 @@ async def channels_for(session: AsyncSession, monitor: Monitor) -> Sequence[str]
 
     ``alert_channels`` None means every active channel of the organization.
     """
-    query = select(AlertChannel.id).where(
+    query = select(AlertChannel.id, AlertChannel.config).where(
         AlertChannel.org_id == monitor.org_id,
         AlertChannel.is_active.is_(True),
         # A status page subscriber hears of incidents through its page, not as an alert.
@@ -79,7 +82,9 @@ async def channels_for(session: AsyncSession, monitor: Monitor) -> Sequence[str]
         if not monitor.alert_channels:
             return []
         query = query.where(AlertChannel.id.in_(monitor.alert_channels))
-    return sorted(await session.scalars(query))
+    rows = await session.execute(query)
+    # A channel managed by a feature (an AI cost alert's email list) speaks only for it.
+    return sorted(cid for cid, config in rows if not (config or {}).get(MANAGED_BY))
 
 
 async def enqueue(

@@ -64,6 +64,7 @@ class ApiError(Exception):
         code: str | None = None,
         fields: Sequence[FieldIssue] = (),
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -71,6 +72,8 @@ class ApiError(Exception):
         self.code = code or CODES.get(status, "error")
         self.fields = list(fields)
         self.headers = headers or {}
+        # Figures beside the error (the AI ingest's daily counters on a 429).
+        self.extra = extra or {}
 
 
 def not_found(resource: str, *, label: str | None = None) -> ApiError:
@@ -94,6 +97,7 @@ def error_response(request: Request, err: ApiError) -> JSONResponse:
     body: dict[str, Any] = {"error": err.message, "code": err.code}
     if err.fields:
         body["fields"] = [{"field": f, "issue": i} for f, i in err.fields]
+    body.update(err.extra)
     body["requestId"] = request_id(request)
     return JSONResponse(body, status_code=err.status, headers=err.headers)
 

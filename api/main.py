@@ -8,9 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors, openapi, unavailable
+from api.ai_lane import AiIngestLane
 from api.heartbeat_lane import HeartbeatLane
 from api.middleware import RequestContextMiddleware
 from api.routers import (
+    ai,
+    ai_cost_alert,
+    ai_ingest,
     alert_channels,
     alert_deliveries,
     api_keys,
@@ -69,6 +73,7 @@ def create_app(
     openapi.install(app)
     # Added first, so it runs inside the request context (request id, headers).
     app.add_middleware(HeartbeatLane)
+    app.add_middleware(AiIngestLane)
     app.add_middleware(RequestContextMiddleware, body_timeout_s=settings.body_timeout_s)
     for module in (
         health,
@@ -90,6 +95,9 @@ def create_app(
         status_page_notices,
         public_pages,
         subscriptions,
+        ai_ingest,
+        ai,
+        ai_cost_alert,
     ):
         app.include_router(module.router)
     app.include_router(system.metrics_router)

@@ -14,11 +14,13 @@ from alerting.evaluator import MAX_THRESHOLD
 from api.errors import FieldIssue
 from store.plans import MAX_INTERVAL_S, limits_for
 
-TYPES = ("HTTP", "TCP", "PING", "DNS", "SSL", "HEARTBEAT", "BROWSER")
+TYPES = ("HTTP", "TCP", "PING", "DNS", "SSL", "HEARTBEAT", "BROWSER", "LLM")
+# Types with no target: the monitored thing reports to Vigil.
+NO_URL_TYPES = ("HEARTBEAT", "LLM")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 READ_ONLY_FIELDS = frozenset(
     {"id", "orgId", "createdAt", "updatedAt", "lastCheck", "checks", "incidents"}
-    | {"heartbeatToken", "heartbeatUrl"}
+    | {"heartbeatToken", "heartbeatUrl", "ingestUrl"}
 )
 # Field name in the API -> column name.
 COLUMNS = {
@@ -51,6 +53,7 @@ CONFIG_VALIDATORS = {
     "SSL": ("checks.ssl", "validate_config"),
     "BROWSER": ("checks.browser_steps", "validate_config"),
     "HEARTBEAT": ("checks.heartbeat_config", "validate_config"),
+    "LLM": ("ai.config", "validate_config"),
 }
 
 
@@ -182,7 +185,7 @@ def validate(
         for required in ("name", "type"):
             if body.get(required) in (None, ""):
                 issues.append((required, "is required"))
-        if body.get("url") in (None, "") and body.get("type") != "HEARTBEAT":
+        if body.get("url") in (None, "") and body.get("type") not in NO_URL_TYPES:
             issues.append(("url", "is required"))
 
     mtype = merged.get("type")
@@ -196,7 +199,7 @@ def validate(
             issues.append(("name", "must be at most 100 characters"))
     if ("url" in given or "type" in given) and mtype in TYPES:
         url = merged.get("url")
-        if mtype != "HEARTBEAT" or url not in (None, ""):
+        if mtype not in NO_URL_TYPES or url not in (None, ""):
             if not isinstance(url, str):
                 issues.append(("url", "must be a string"))
             elif (problem := url_issue(mtype, url)) is not None:

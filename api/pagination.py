@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from dataclasses import dataclass
@@ -109,3 +110,21 @@ def parse_time(raw: str | None, field: str) -> datetime | None:
     if issue is not None:
         raise ApiError(400, f"{field} {issue}", fields=[(field, issue)])
     return value
+
+
+def encode_cursor(at: datetime, row_id: int) -> str:
+    """An opaque cursor for keyset paging: the last row's time and id."""
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(raw: str) -> tuple[datetime, int]:
+    """The (time, id) of a cursor from ``encode_cursor``; 400 for anything else."""
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        at, _, row_id = text.partition("|")
+        # ASCII digits within a 64-bit id: anything else is not a cursor we made.
+        if not (row_id.isascii() and row_id.isdigit() and int(row_id) < 2**63):
+            raise ValueError(row_id)
+        return datetime.fromisoformat(at).astimezone(UTC), int(row_id)
+    except (ValueError, OverflowError, UnicodeDecodeError):
+        raise invalid([("cursor", "is not a cursor this API returned")]) from None

@@ -68,6 +68,8 @@ def monitor_json(
     if m.type == "HEARTBEAT" and m.heartbeat_token and (can_write or not masked):
         data["heartbeatToken"] = m.heartbeat_token
         data["heartbeatUrl"] = f"{base_url}/api/heartbeat/{m.heartbeat_token}"
+    if m.type == "LLM":
+        data["ingestUrl"] = f"{base_url}/api/ai/ingest/{m.id}"
     return data
 
 

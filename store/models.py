@@ -25,7 +25,7 @@ from store.secrets import EncryptedDocument, MonitorConfig
 JSONList = JSONDoc
 
 Role = Literal["OWNER", "ADMIN", "VIEWER"]
-MonitorType = Literal["HTTP", "TCP", "PING", "DNS", "SSL", "HEARTBEAT", "BROWSER"]
+MonitorType = Literal["HTTP", "TCP", "PING", "DNS", "SSL", "HEARTBEAT", "BROWSER", "LLM"]
 CheckStatus = Literal["UP", "DOWN", "DEGRADED"]
 ChannelType = Literal["EMAIL", "SLACK", "WEBHOOK", "PAGERDUTY", "APPRISE"]
 
@@ -345,6 +345,7 @@ class Artifact(Base):
     created_at: Mapped[datetime]
 
 
+from store.ai_models import *  # noqa: E402,F403
 from store.channel_health import ChannelHealth  # noqa: E402,F401
 from store.org_origins import OrganizationOrigin  # noqa: E402, F401
 from store.rollup_models import DailyRollup, HourlyRollup  # noqa: E402,F401

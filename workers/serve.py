@@ -13,6 +13,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from ai.duties import run_ai_duties
 from alerting.dispatcher import Dispatcher
 from alerting.evaluator import Evaluator
 from alerting.heartbeats import sweep_missed
@@ -151,6 +152,14 @@ async def serve(
                 IntervalTrigger(seconds=settings.housekeeping_every_s, jitter=1),
                 args=[store, settings],
                 id="status-page-duties",
+                max_instances=1,
+                coalesce=True,
+            )
+            duties.add_job(
+                calmly(run_ai_duties, OutageLog(log, "AI duties")),
+                IntervalTrigger(seconds=settings.housekeeping_every_s, jitter=1),
+                args=[store],
+                id="ai-duties",
                 max_instances=1,
                 coalesce=True,
             )

@@ -24,6 +24,7 @@ EventType = Literal[
     "ssl.expiring",
     "heartbeat.missed",
     "channel.failing",
+    "ai.budget_exceeded",
     "test",
     # To status page subscribers (alerting/channels/subscriber.py).
     "incident.opened",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,9 +12,18 @@ from api.body import read_object
 from api.deps import Auth, AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
 from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
-from api.monitor_input import Context, validate, with_create_defaults
+from api.monitor_input import NO_URL_TYPES, Context, validate, with_create_defaults
 from api.openapi import body
-from api.pagination import LimitQuery, Page, PageQuery, TimeQuery, page_params, parse_time
+from api.pagination import (
+    LimitQuery,
+    Page,
+    PageQuery,
+    TimeQuery,
+    decode_cursor,
+    encode_cursor,
+    page_params,
+    parse_time,
+)
 from api.schemas.common import API_ERRORS, CursorPagination, Data, Message, Out, Paged
 from api.schemas.monitors import (
     Check,
@@ -32,7 +39,6 @@ from api.serialize import (
     keep_masked_secrets,
     last_check_json,
     monitor_json,
-    parse_check_id,
 )
 from store.checks import count_checks, list_checks
 from store.config import Settings
@@ -177,8 +183,8 @@ async def update(
         raise invalid(issues)
     if "type" in values:
         _plan_gate(auth.org.plan, values["type"])
-    if values.get("url", "") is None and (values.get("type") or monitor.type) == "HEARTBEAT":
-        values["url"] = ""  # a heartbeat has no target
+    if values.get("url", "") is None and (values.get("type") or monitor.type) in NO_URL_TYPES:
+        values["url"] = ""  # a heartbeat or LLM monitor has no target
     for required in ("name", "url", "type", "interval_s", "method", "timeout_s", "regions"):
         if required in values and values[required] is None:
             raise invalid([(required, "cannot be null")])
@@ -226,21 +232,6 @@ async def resume(
     return await _set_active(monitor_id, True, auth, session, clock, settings)
 
 
-def _encode_cursor(at: datetime, row_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(raw: str) -> tuple[datetime, int]:
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        at, _, row_id = text.partition("|")
-        if parse_check_id(f"chk_{row_id}") is None:
-            raise ValueError(row_id)
-        return datetime.fromisoformat(at).astimezone(UTC), int(row_id)
-    except (ValueError, OverflowError):
-        raise invalid([("cursor", "is not a cursor this API returned")]) from None
-
-
 @router.get("/{monitor_id}/checks", response_model=CheckPage, **SHAPE)
 async def checks(
     monitor_id: str,
@@ -264,7 +255,7 @@ async def checks(
     if since and until and since > until:
         raise invalid([("from", "must not be after to")])
     monitor = await _owned(session, auth, monitor_id)
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     rows = await list_checks(
         session,
         monitor.id,
@@ -274,7 +265,7 @@ async def checks(
         offset=0 if after else p.offset,
         after=after,
     )
-    next_cursor = _encode_cursor(rows[-1].checked_at, rows[-1].id) if len(rows) == p.limit else None
+    next_cursor = encode_cursor(rows[-1].checked_at, rows[-1].id) if len(rows) == p.limit else None
     if after is not None:
         pagination: dict[str, Any] = {"limit": p.limit, "nextCursor": next_cursor}
     else:

@@ -82,7 +82,7 @@ HTTP_CONFIG_WIRED = importlib.util.find_spec("checks.http_config") is not None
         pytest.param(
             {"type": "SMTP"},
             "type",
-            "must be one of HTTP, TCP, PING, DNS, SSL, HEARTBEAT, BROWSER",
+            "must be one of HTTP, TCP, PING, DNS, SSL, HEARTBEAT, BROWSER, LLM",
             id="type-unknown",
         ),
         pytest.param({"type": None}, "type", "is required", id="type-missing"),
