@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +15,7 @@ from store.clock import Clock
 from store.config import Settings
 from store.db import Store
 from store.keys import find_key, touch_key
-from store.models import ApiKey, Organization
+from store.models import ApiKey, Organization, Role
 from store.plans import limits_for
 from store.ratelimit import count_request
 
@@ -66,7 +66,8 @@ class Auth:
 
     @property
     def can_write(self) -> bool:
-        return not self.key.read_only and self.role in ("OWNER", "ADMIN")
+        """Whether the key's scope allows writes; the role is checked by ``require_role``."""
+        return not self.key.read_only
 
 
 def _bearer(request: Request) -> str:
@@ -87,7 +88,7 @@ async def authenticate(request: Request, store: StoreDep, clock: ClockDep) -> Au
         owner = await find_key(session, token)
         if owner is None:
             raise ApiError(401, "Invalid API key")
-        if owner.key.revoked_at is not None:
+        if owner.key.revoked_at is not None or owner.role is None:
             raise ApiError(401, "This API key was revoked; create a new one")
         if owner.key.expires_at is not None and owner.key.expires_at <= now:
             raise ApiError(
@@ -110,9 +111,29 @@ async def authenticate(request: Request, store: StoreDep, clock: ClockDep) -> Au
         )
     auth = Auth(key=owner.key, org=owner.org, role=owner.role)
     if request.method not in READ_METHODS and not auth.can_write:
-        why = "is read-only" if owner.key.read_only else f"belongs to a {owner.role}"
-        raise ApiError(403, f"This API key {why}; use a key with write access")
+        raise ApiError(403, "This API key is read-only; use a key with write access")
     return auth
 
 
 AuthDep = Annotated[Auth, Depends(authenticate)]
+
+ROLE_RANK: dict[str, int] = {"VIEWER": 0, "ADMIN": 1, "OWNER": 2}
+
+
+def require_role(role: Role) -> Any:
+    """A route dependency: the caller's role must be ``role`` or above (VIEWER < ADMIN < OWNER).
+
+    Every route that writes declares one (``dependencies=[require_role("ADMIN")]``);
+    tests walk the OpenAPI document to check that a VIEWER's key is refused by all.
+    """
+
+    async def check(auth: AuthDep) -> None:
+        if ROLE_RANK.get(auth.role, -1) < ROLE_RANK[role]:
+            needs = "an OWNER" if role == "OWNER" else "an OWNER or ADMIN"
+            raise ApiError(
+                403,
+                f"This needs {needs}; your role in {auth.org.slug} is {auth.role}. "
+                "Ask an owner or admin of the organization",
+            )
+
+    return Depends(check)

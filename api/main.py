@@ -13,6 +13,7 @@ from api.middleware import RequestContextMiddleware
 from api.routers import (
     alert_channels,
     api_keys,
+    billing,
     dashboard,
     health,
     heartbeat,
@@ -23,6 +24,7 @@ from api.routers import (
     performance,
     screenshots,
     system,
+    team,
 )
 from store.clock import Clock, SystemClock
 from store.config import Settings
@@ -69,8 +71,10 @@ def create_app(
         api_keys,
         organization,
         dashboard,
+        billing,
         alert_channels,
         maintenance,
+        team,
     ):
         app.include_router(module.router)
     app.include_router(system.metrics_router)

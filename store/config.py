@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     alert_retry_base_s: float = 10.0
     housekeeping_every_s: float = 5.0
     dispatch_lease_s: float = 60.0
+    # Billing through RevenueCat (docs/billing.md); off until the keys are set.
+    revenuecat_api_url: str = "https://api.revenuecat.com/v1"
+    revenuecat_secret_key: str | None = None
+    revenuecat_public_key: str | None = None
+    revenuecat_webhook_auth: str | None = None
+    revenuecat_products: str = (
+        "PRO=vigil_pro_monthly,BUSINESS=vigil_business_monthly,ENTERPRISE=vigil_enterprise_monthly"
+    )
+    # Email invitations through the SMTP settings (docs/team.md).
+    invite_email: bool = False
 
     @cached_property
     def regions(self) -> list[str]:

@@ -45,13 +45,15 @@ class User(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str | None] = mapped_column(String(100))
+    image: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 
 
 class Member(Base):
     __tablename__ = "members"
-    # A user belongs to exactly one organization.
-    __table_args__ = (UniqueConstraint("user_id"),)
+    # A user may belong to several organizations, once each; a key belongs to one
+    # membership (its org_id and user_id).
+    __table_args__ = (UniqueConstraint("org_id", "user_id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -318,3 +320,6 @@ class Artifact(Base):
     content_type: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+
+
+from store.team_models import Invitation  # noqa: E402,F401

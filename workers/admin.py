@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from store.billing import change_plan
 from store.clock import SystemClock
 from store.config import Settings
 from store.db import Store
@@ -79,5 +80,22 @@ async def list_workers(settings: Settings) -> list[str]:
                 for w in rows
             ]
         return lines or ["no workers registered"]
+    finally:
+        await store.close()
+
+
+async def set_plan(settings: Settings, *, org_slug: str, plan: str) -> list[str]:
+    """Put an organization on a plan by hand; returns the report lines to print."""
+    if plan not in PLANS:
+        raise UserError(f"plan {plan!r} is not one of {', '.join(PLANS)}")
+    store = Store(settings.database_url)
+    try:
+        async with store.transaction() as session:
+            org = await org_by_slug(session, org_slug)
+            if org is None:
+                raise UserError(f"no organization with slug {org_slug!r}")
+            previous = org.plan
+            report = await change_plan(session, org, plan, now=SystemClock().now())
+        return [f"{org_slug}: plan {previous} -> {plan}", *report.lines()]
     finally:
         await store.close()

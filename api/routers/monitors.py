@@ -11,7 +11,7 @@ from sqlalchemy import delete
 
 from alerting.evaluator import close_incident
 from api.body import read_object
-from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
+from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, require_role
 from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
 from api.monitor_input import Context, validate, with_create_defaults
@@ -67,7 +67,7 @@ async def list_all(
     return {"data": data, "pagination": p.block(total)}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[require_role("ADMIN")])
 async def create(
     request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
 ) -> Any:
@@ -121,7 +121,7 @@ async def get_one(
     return {"data": data}
 
 
-@router.put("/{monitor_id}")
+@router.put("/{monitor_id}", dependencies=[require_role("ADMIN")])
 async def update(
     monitor_id: str,
     request: Request,
@@ -152,7 +152,7 @@ async def update(
     return {"data": _fields_of(monitor, settings)}
 
 
-@router.delete("/{monitor_id}")
+@router.delete("/{monitor_id}", dependencies=[require_role("ADMIN")])
 async def remove(
     monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -176,7 +176,7 @@ async def _set_active(
     }
 
 
-@router.post("/{monitor_id}/pause")
+@router.post("/{monitor_id}/pause", dependencies=[require_role("ADMIN")])
 async def pause(
     monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -184,7 +184,7 @@ async def pause(
     return await _set_active(monitor_id, False, auth, session, clock, settings)
 
 
-@router.post("/{monitor_id}/resume")
+@router.post("/{monitor_id}/resume", dependencies=[require_role("ADMIN")])
 async def resume(
     monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.body import read_object
-from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
+from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, require_role
 from api.errors import ApiError, FieldIssue, invalid
 from api.idempotency import run_create
 from api.serialize import org_json
@@ -64,7 +64,7 @@ async def get_org(auth: AuthDep) -> dict[str, Any]:
     return {"data": org_json(auth.org)}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[require_role("OWNER")])
 async def create(
     request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
 ) -> Any:
@@ -73,8 +73,6 @@ async def create(
     A user belongs to one organization, so the new organization gets its own
     owner; its admin key is in the response (``apiKey``) and is shown only once.
     """
-    if auth.role != "OWNER":
-        raise ApiError(403, "Only an OWNER's key can create organizations")
     body = await read_object(request)
     issues = _check(body, allowed={"name", "slug", "plan", "ownerEmail"}, required=True)
     email = body.get("ownerEmail")
@@ -113,7 +111,7 @@ async def create(
     return await run_create(request, auth, store, clock, _create, secret_fields=("apiKey",))
 
 
-@router.patch("")
+@router.patch("", dependencies=[require_role("OWNER")])
 async def update(
     request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
