@@ -28,18 +28,18 @@ async def count_monitors(session: AsyncSession, org_id: str) -> int:
 
 
 async def list_monitors(
-    session: AsyncSession, org_id: str, *, offset: int, limit: int
+    session: AsyncSession, org_id: str, *, offset: int, limit: int | None
 ) -> Sequence[Monitor]:
-    """Newest first, as the reference orders them."""
-    return (
-        await session.scalars(
-            select(Monitor)
-            .where(Monitor.org_id == org_id)
-            .order_by(Monitor.created_at.desc(), Monitor.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-    ).all()
+    """Newest first, as the reference orders them; ``limit=None`` for all of them."""
+    query = (
+        select(Monitor)
+        .where(Monitor.org_id == org_id)
+        .order_by(Monitor.created_at.desc(), Monitor.id.desc())
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return (await session.scalars(query)).all()
 
 
 async def last_checks(session: AsyncSession, monitor_ids: Sequence[str]) -> dict[str, CheckResult]:

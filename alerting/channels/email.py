@@ -88,9 +88,15 @@ async def deliver(channel: ChannelSpec, event: AlertEvent, ctx: DeliveryContext)
     if issues:
         return misconfigured(channel, issues)
     email = render(event, channel.config)
-    message = compose(email, event, sender=ctx.smtp_from)
+    return await send(compose(email, event, sender=ctx.smtp_from), email.recipients, ctx)
+
+
+async def send(
+    message: EmailMessage, recipients: tuple[str, ...], ctx: DeliveryContext
+) -> Delivery:
+    """Send a composed message through the SMTP server of ``ctx`` (alerts and invitations)."""
     try:
-        await asyncio.to_thread(_send, message, email.recipients, ctx)
+        await asyncio.to_thread(_send, message, recipients, ctx)
     except _SmtpFailure as failure:
         return Delivery(ok=False, permanent=failure.permanent, error=str(failure))
     return Delivery(ok=True)

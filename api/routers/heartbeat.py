@@ -2,8 +2,9 @@
 
 ``/api/heartbeat/<token>`` (GET or POST) reports success; ``/start`` marks the start
 of a run, ``/fail`` a failure, ``/<0-255>`` an exit status (0 is success). A POST
-body up to 10 KB is kept as the ping's log. Unknown tokens answer 404 and nothing
-else. Pings are rate limited per token, per API process.
+body up to 10 KB is kept as the ping's log. Unknown tokens answer 404
+(``heartbeat_not_found``) and nothing else. Pings are rate limited per token, per
+API process.
 
 At run time ``api.heartbeat_lane`` answers these paths before the router is reached
 (it is the hottest endpoint); the routes here document them in OpenAPI and share
@@ -19,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from alerting.heartbeats import Ping, PingKind, record_ping
-from api.errors import ApiError
+from api.errors import ApiError, not_found
 from store.clock import Clock
 from store.db import Store
 
@@ -56,7 +57,11 @@ def parse_suffix(suffix: str | None) -> tuple[PingKind, int | None]:
         return suffix, None  # type: ignore[return-value]
     if suffix.isdigit() and len(suffix) <= 3 and 0 <= int(suffix) <= 255:
         return "exit", int(suffix)
-    raise ApiError(404, "Not found", code="not_found")
+    raise ApiError(
+        404,
+        "Not found: a heartbeat URL ends in nothing, /start, /fail or an exit status 0-255",
+        code="endpoint_not_found",
+    )
 
 
 async def answer(
@@ -90,7 +95,7 @@ async def answer(
     )
     outcome = await record_ping(store, token, ping, clock=clock)
     if outcome == "unknown":
-        raise ApiError(404, "Not found", code="not_found")
+        raise not_found("heartbeat")
     return {"ok": True, "paused": True} if outcome == "paused" else {"ok": True}
 
 

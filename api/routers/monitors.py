@@ -53,18 +53,32 @@ async def list_all(
     auth: AuthDep,
     session: SessionDep,
     settings: SettingsDep,
-    page: str | None = Query(None, description="Page number, from 1"),
-    limit: str | None = Query(None, description="Items per page, 1-100 (default 50)"),
+    page: str | None = Query(None, description="Page number, from 1 (default: every monitor)"),
+    limit: str | None = Query(None, description="Items per page, 1-100 (default 50 with page)"),
 ) -> dict[str, Any]:
-    """The organization's monitors, newest first, each with its most recent check."""
+    """The organization's monitors, newest first, each with its most recent check.
+
+    Without ``page`` and ``limit`` every monitor is returned ("Retrieve all
+    monitors"), with a pagination block of one page; with either, it pages.
+    """
+    everything = page in (None, "") and limit in (None, "")
     p = page_params(page, limit)
-    monitors = await list_monitors(session, auth.org_id, offset=p.offset, limit=p.limit)
+    monitors = await list_monitors(
+        session,
+        auth.org_id,
+        offset=0 if everything else p.offset,
+        limit=None if everything else p.limit,
+    )
     last = await last_checks(session, [m.id for m in monitors])
     data = [
         {**_fields_of(m, settings), "lastCheck": last_check_json(last.get(m.id))} for m in monitors
     ]
-    total = await count_monitors(session, auth.org_id)
-    return {"data": data, "pagination": p.block(total)}
+    if everything:
+        total = len(monitors)
+        pagination = {"page": 1, "limit": total, "total": total, "totalPages": 1 if total else 0}
+    else:
+        pagination = p.block(await count_monitors(session, auth.org_id))
+    return {"data": data, "pagination": pagination}
 
 
 @router.post("", status_code=201, dependencies=[require_role("ADMIN")])
@@ -246,8 +260,17 @@ async def checks(
 
 
 @router.get("/{monitor_id}/incidents")
-async def incidents(monitor_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
-    """A monitor's incidents, newest first."""
+async def incidents(
+    monitor_id: str,
+    auth: AuthDep,
+    session: SessionDep,
+    page: str | None = Query(None, description="Page number, from 1"),
+    limit: str | None = Query(None, description="Items per page, 1-100 (default 50)"),
+) -> dict[str, Any]:
+    """A monitor's incidents, newest first, paged as ``/api/incidents``."""
+    p = page_params(page, limit)
     monitor = await _owned(session, auth, monitor_id)
-    rows, _ = await list_incidents(session, auth.org_id, monitor_id=monitor.id, limit=1000)
-    return {"data": [incident_json(i, m) for i, m in rows]}
+    rows, total = await list_incidents(
+        session, auth.org_id, monitor_id=monitor.id, offset=p.offset, limit=p.limit
+    )
+    return {"data": [incident_json(i, m) for i, m in rows], "pagination": p.block(total)}

@@ -9,14 +9,20 @@ API key for that organization. See docs/team.md.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerting.dispatcher import delivery_context
+from alerting.invitations import send_invitation
 from api.body import read_object
-from api.deps import AuthDep, ClockDep, SessionDep, StoreDep, require_role
+from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, require_role
 from api.errors import ApiError, FieldIssue, invalid, not_found
 from api.idempotency import run_create
 from api.serialize import iso, key_json, org_json
@@ -32,6 +38,7 @@ from store.team import (
     remove_member,
 )
 
+log = logging.getLogger("vigil.api")
 router = APIRouter(prefix="/api/team", tags=["team"])
 
 INVITABLE_ROLES = ("ADMIN", "VIEWER")
@@ -79,7 +86,9 @@ def _invite_fields(body: dict[str, Any]) -> tuple[str, str, str | None]:
 
 
 @router.post("/invite", status_code=201, dependencies=[require_role("ADMIN")])
-async def invite_member(request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep) -> Any:
+async def invite_member(
+    request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
+) -> Any:
     """Add a member (ADMIN or VIEWER) and return their one-time ``inviteToken``.
 
     The token is shown once; the invitee exchanges it at ``POST /api/team/accept``
@@ -111,7 +120,28 @@ async def invite_member(request: Request, auth: AuthDep, store: StoreDep, clock:
         }
         return 201, {"data": data, "message": "Team member invited successfully"}
 
-    return await run_create(request, auth, store, clock, _create, secret_fields=("inviteToken",))
+    response = await run_create(
+        request, auth, store, clock, _create, secret_fields=("inviteToken",)
+    )
+    replayed = "idempotent-replayed" in response.headers
+    if not settings.invite_email or response.status_code != 201 or replayed:
+        return response
+    # Sent after the commit, so no transaction waits on the SMTP server.
+    body = json.loads(bytes(response.body))
+    data = body["data"]
+    delivery = await send_invitation(
+        delivery_context(settings),
+        to=data["email"],
+        org_name=auth.org.name,
+        token=data["inviteToken"],
+        api_url=settings.base_url,
+        expires_at=datetime.fromisoformat(data["inviteExpiresAt"].replace("Z", "+00:00")),
+    )
+    data["inviteEmailed"] = delivery.ok
+    if not delivery.ok:
+        log.warning("invitation email to %s failed: %s", data["email"], delivery.error)
+        data["inviteEmailError"] = delivery.error
+    return JSONResponse(body, status_code=201)
 
 
 @router.post("/accept", status_code=201)
