@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from store.clock import FrozenClock
 from store.db import Store
+from store.models import ApiKey
 from tests.api.conftest import Tenant
 from tests.api.helpers import ISO_MS, assert_error
 from tests.api.team_helpers import accept, invite, member
@@ -185,13 +186,21 @@ async def test_team_a_user_may_belong_to_several_organizations(
 
 
 async def test_team_remove_revokes_the_members_keys_at_once(
-    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    store: Store,
+    clock: FrozenClock,
 ) -> None:
     member_id, bob = await member(client, tenant, "bob@example.com", "ADMIN")
     _, bob_elsewhere = await member(client, other_tenant, "bob@example.com", "ADMIN")
     second = await client.post("/api/api-keys", headers=bob.headers, json={"name": "second"})
     bob_second = {"Authorization": f"Bearer {second.json()['data']['key']}"}
     assert (await client.get("/api/monitors", headers=bob.headers)).status_code == 200
+
+    team = (await client.get("/api/team", headers=tenant.headers)).json()["data"]
+    user_id = next(m["userId"] for m in team if m["id"] == member_id)
+    clock.advance(5)
 
     removed = await client.delete(f"/api/team/{member_id}", headers=tenant.headers)
 
@@ -202,6 +211,11 @@ async def test_team_remove_revokes_the_members_keys_at_once(
         assert_error(after, 401, code="unauthenticated", says="revoked")
     # His membership of another organization is untouched.
     assert (await client.get("/api/monitors", headers=bob_elsewhere.headers)).status_code == 200
+    async with store.transaction() as session:
+        keys = (await session.scalars(select(ApiKey).where(ApiKey.user_id == user_id))).all()
+    assert sorted((k.org_id, k.revoked_at) for k in keys) == sorted(
+        [(tenant.org_id, clock.now()), (tenant.org_id, clock.now()), (other_tenant.org_id, None)]
+    )
     team = (await client.get("/api/team", headers=tenant.headers)).json()["data"]
     assert member_id not in {m["id"] for m in team}
 
