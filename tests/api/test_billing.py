@@ -11,12 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from api.main import create_app
 from store.clock import FrozenClock
 from store.config import Settings
 from store.db import Store
 from store.models import Organization
-from tests.api.conftest import Tenant, make_settings, make_tenant
+from tests.api.conftest import Tenant, app_client, make_settings, make_tenant
 from tests.api.helpers import assert_error, create_monitor
 from tests.api.team_helpers import member
 from tests.servers.revenuecat import RevenueCatServer
@@ -42,11 +41,6 @@ def settings(revenuecat: RevenueCatServer) -> Settings:
         revenuecat_webhook_auth=WEBHOOK_AUTH,
         revenuecat_products=PRODUCTS,
     )
-
-
-async def _client(store: Store, clock: FrozenClock, settings: Settings) -> httpx.AsyncClient:
-    app = create_app(settings, store=store, clock=clock)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://vigil.test")
 
 
 def _event(kind: str, app_user_id: str, **fields: Any) -> dict[str, Any]:
@@ -148,7 +142,7 @@ async def test_billing_portal_with_a_wrong_secret_key_says_so(
     store: Store, clock: FrozenClock, settings: Settings, tenant: Tenant
 ) -> None:
     wrong = settings.model_copy(update={"revenuecat_secret_key": "sk_wrong"})
-    async with await _client(store, clock, wrong) as client:
+    async with app_client(store, clock, wrong) as client:
         response = await client.post("/api/billing/portal", headers=tenant.headers)
 
     assert_error(
@@ -163,7 +157,7 @@ async def test_billing_portal_with_revenuecat_unreachable_is_503(
     async with RevenueCatServer(secret_key=SECRET) as gone:
         url = gone.api_url
     down = settings.model_copy(update={"revenuecat_api_url": url})
-    async with await _client(store, clock, down) as client:
+    async with app_client(store, clock, down) as client:
         response = await client.post("/api/billing/portal", headers=tenant.headers)
 
     assert_error(response, 503, code="unavailable", says="did not answer")
@@ -172,7 +166,7 @@ async def test_billing_portal_with_revenuecat_unreachable_is_503(
 async def test_billing_unconfigured_answers_501_saying_what_to_set(
     store: Store, clock: FrozenClock, tenant: Tenant
 ) -> None:
-    async with await _client(store, clock, make_settings()) as client:
+    async with app_client(store, clock, make_settings()) as client:
         checkout = await client.post(
             "/api/billing/checkout", headers=tenant.headers, json={"plan": "PRO"}
         )
@@ -190,7 +184,7 @@ async def test_billing_half_configured_names_only_the_missing_key(
     store: Store, clock: FrozenClock, settings: Settings, tenant: Tenant
 ) -> None:
     half = settings.model_copy(update={"revenuecat_public_key": None})
-    async with await _client(store, clock, half) as client:
+    async with app_client(store, clock, half) as client:
         response = await client.post("/api/billing/portal", headers=tenant.headers)
 
     body = assert_error(response, 501, code="billing_not_configured")

@@ -8,11 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from api.main import create_app
 from store.clock import FrozenClock
 from store.config import Settings
 from store.db import Store
-from tests.api.conftest import Tenant, make_tenant
+from tests.api.conftest import Tenant, app_client, make_tenant
 from tests.api.helpers import assert_error, create_monitor, monitor_body
 
 HTTP_CONFIG_WIRED = importlib.util.find_spec("checks.http_config") is not None
@@ -490,34 +489,11 @@ async def test_monitor_update_to_an_interval_under_the_timeout_names_both_fields
     assert together.status_code == 200, together.text
 
 
-async def test_monitor_create_the_references_example_on_a_deployment_with_its_regions(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
-    """The tests' deployment names us-east-1, eu-west-1 and ap-south-1 (VIGIL_REGIONS)."""
-    example = {
-        "name": "Production API",
-        "url": "https://api.example.com/health",
-        "type": "HTTP",
-        "interval": 60,
-        "method": "GET",
-        "expectedStatus": 200,
-        "timeout": 10,
-        "regions": ["us-east-1", "eu-west-1"],
-    }
-
-    response = await client.post("/api/monitors", headers=tenant.headers, json=example)
-
-    assert response.status_code == 201, response.text
-    assert {k: response.json()["data"][k] for k in example} == example
-
-
 async def test_monitor_create_on_a_default_deployment_explains_vigil_regions(
     store: Store, clock: FrozenClock, tenant: Tenant
 ) -> None:
     """``vigil run`` with no settings has one region, ``local``."""
-    app = create_app(Settings(), store=store, clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as c:
+    async with app_client(store, clock, Settings()) as c:
         response = await c.post(
             "/api/monitors",
             headers=tenant.headers,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -292,3 +293,15 @@ async def test_team_invitation_token_is_stored_only_as_a_hash(
     dump = "\n".join(str(row) for row in rows)
     for token in (invited["inviteToken"], replayed.json()["data"]["inviteToken"]):
         assert token not in dump
+
+
+async def test_team_accept_racing_itself_gives_one_key(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    invited = await invite(client, tenant, "bob@example.com")
+
+    answers = await asyncio.gather(
+        *(client.post("/api/team/accept", json={"token": invited["inviteToken"]}) for _ in range(4))
+    )
+
+    assert sorted(a.status_code for a in answers) == [201, 404, 404, 404]

@@ -9,11 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api.main import create_app
 from store.clock import FrozenClock
 from store.config import Settings
 from store.db import Store
-from tests.api.conftest import Tenant, make_settings
+from tests.api.conftest import Tenant, app_client, make_settings
 from tests.servers.receivers import SmtpReceiver
 
 
@@ -64,9 +63,8 @@ async def test_invitation_stands_when_the_email_cannot_be_sent(
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
-    app = create_app(settings.model_copy(update={"smtp_port": dead_port}), store=store, clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as client:
+    dead = settings.model_copy(update={"smtp_port": dead_port})
+    async with app_client(store, clock, dead) as client:
         response = await client.post(
             "/api/team/invite",
             headers=tenant.headers,
@@ -86,9 +84,8 @@ async def test_invitation_stands_when_the_email_cannot_be_sent(
 async def test_invitation_without_invite_email_sends_nothing(
     store: Store, clock: FrozenClock, settings: Settings, tenant: Tenant, smtp: SmtpReceiver
 ) -> None:
-    app = create_app(settings.model_copy(update={"invite_email": False}), store=store, clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as client:
+    off = settings.model_copy(update={"invite_email": False})
+    async with app_client(store, clock, off) as client:
         response = await client.post(
             "/api/team/invite",
             headers=tenant.headers,
