@@ -6,7 +6,7 @@ import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,7 @@ from store.clock import Clock
 from store.config import Settings
 from store.db import Store
 from store.keys import KeyOwner, find_key, touch_key
-from store.models import ApiKey, Organization
+from store.models import ApiKey, Organization, Role
 from store.plans import limits_for
 from store.ratelimit import count_request, peek
 
@@ -69,7 +69,8 @@ class Auth:
 
     @property
     def can_write(self) -> bool:
-        return not self.key.read_only and self.role in ("OWNER", "ADMIN")
+        """Whether the key's scope allows writes; the role is checked by ``require_role``."""
+        return not self.key.read_only
 
 
 def _bearer(request: Request) -> str:
@@ -142,10 +143,19 @@ async def authenticate(
             f"Rate limit exceeded: {limit} requests per minute {whose}; retry in {retry} s",
             headers={"Retry-After": str(retry)},
         )
+    assert owner.role is not None  # a key without a membership was refused above
     auth = Auth(key=owner.key, org=owner.org, role=owner.role)
-    if request.method not in READ_METHODS and not auth.can_write:
-        why = "is read-only" if owner.key.read_only else f"belongs to a {owner.role}"
-        raise ApiError(403, f"This API key {why}; use a key with write access")
+    if request.method not in READ_METHODS:
+        if not auth.can_write:
+            raise ApiError(403, "This API key is read-only; use a key with write access")
+        # Routes declare finer rules with require_role; this holds for any route that
+        # forgets to: a VIEWER never writes.
+        if auth.role == "VIEWER":
+            raise ApiError(
+                403,
+                f"This needs an OWNER or ADMIN; your role in {auth.org.slug} is VIEWER. "
+                "Ask an owner or admin of the organization",
+            )
     return auth
 
 
@@ -153,7 +163,8 @@ def _refusal(owner: KeyOwner | None, now: datetime) -> str | None:
     """Why the presented key does not authenticate, or None."""
     if owner is None:
         return "Invalid API key"
-    if owner.key.revoked_at is not None:
+    if owner.key.revoked_at is not None or owner.role is None:
+        # role None: the key's member was removed from the organization.
         return "This API key was revoked; create a new one"
     if owner.key.expires_at is not None and owner.key.expires_at <= now:
         return f"This API key expired at {owner.key.expires_at.isoformat()}; create a new one"
@@ -179,3 +190,24 @@ async def _count(
 
 
 AuthDep = Annotated[Auth, Depends(authenticate)]
+
+ROLE_RANK: dict[str, int] = {"VIEWER": 0, "ADMIN": 1, "OWNER": 2}
+
+
+def require_role(role: Role) -> Any:
+    """A route dependency: the caller's role must be ``role`` or above (VIEWER < ADMIN < OWNER).
+
+    Every route that writes declares one (``dependencies=[require_role("ADMIN")]``);
+    tests walk the OpenAPI document to check that a VIEWER's key is refused by all.
+    """
+
+    async def check(auth: AuthDep) -> None:
+        if ROLE_RANK.get(auth.role, -1) < ROLE_RANK[role]:
+            needs = "an OWNER" if role == "OWNER" else "an OWNER or ADMIN"
+            raise ApiError(
+                403,
+                f"This needs {needs}; your role in {auth.org.slug} is {auth.role}. "
+                "Ask an owner or admin of the organization",
+            )
+
+    return Depends(check)

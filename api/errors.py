@@ -123,7 +123,9 @@ def install(app: FastAPI) -> None:
         message = {404: "Not found: no such endpoint", 405: "Method not allowed"}.get(
             exc.status_code, str(exc.detail)
         )
-        return error_response(request, ApiError(exc.status_code, message))
+        # The conventions' <resource>_not_found: here the resource is the endpoint.
+        code = "endpoint_not_found" if exc.status_code == 404 else None
+        return error_response(request, ApiError(exc.status_code, message, code=code))
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, exc: ClientDisconnect) -> Response:

@@ -18,6 +18,7 @@ from api.routers import (
     alert_channels,
     alert_deliveries,
     api_keys,
+    billing,
     dashboard,
     health,
     heartbeat,
@@ -33,6 +34,7 @@ from api.routers import (
     status_pages,
     subscriptions,
     system,
+    team,
     uptime,
 )
 from api.routers.heartbeat import PingLimits
@@ -88,6 +90,7 @@ def create_app(
         api_keys,
         organization,
         dashboard,
+        billing,
         alert_channels,
         maintenance,
         alert_deliveries,
@@ -98,6 +101,7 @@ def create_app(
         ai_ingest,
         ai,
         ai_cost_alert,
+        team,
     ):
         app.include_router(module.router)
     app.include_router(system.metrics_router)

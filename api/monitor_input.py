@@ -42,6 +42,11 @@ COLUMNS = {
     "alertChannels": "alert_channels",
     "reminderInterval": "reminder_interval_min",
 }
+# Whole-number fields: JSON clients may send 60.0 for 60 (JavaScript has one number type).
+WHOLE_NUMBER_FIELDS = frozenset(
+    {"interval", "timeout", "expectedStatus", "failureThreshold", "recoveryThreshold"}
+    | {"regionQuorum", "retryInterval", "reminderInterval"}
+)
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?)+$")
 
 # Modules exposing validate_config(config) for a monitor type's ``config`` object.
@@ -88,7 +93,17 @@ def with_create_defaults(values: dict[str, Any], ctx: Context) -> dict[str, Any]
     out: dict[str, Any] = {COLUMNS[k]: v for k, v in defaults.items()}
     out["url"] = ""
     out.update({k: v for k, v in values.items() if v is not None or k not in out})
+    if "timeout_s" not in values:
+        # The default timeout never exceeds a short interval the client chose.
+        out["timeout_s"] = min(out["timeout_s"], out["interval_s"])
     return out
+
+
+def _whole(field: str, value: Any) -> Any:
+    """``60.0`` -> ``60`` for whole-number fields; anything else as it is."""
+    if field in WHOLE_NUMBER_FIELDS and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def is_host(value: str) -> bool:
@@ -174,7 +189,7 @@ def validate(
     unknown = sorted(set(body) - set(COLUMNS) - READ_ONLY_FIELDS)
     for name in unknown:
         issues.append((name, "is not a monitor field"))
-    given = {k: v for k, v in body.items() if k in COLUMNS}
+    given = {k: _whole(k, v) for k, v in body.items() if k in COLUMNS}
     creating = current is None
     limits = limits_for(ctx.plan)
     merged: dict[str, Any] = dict(current or {})
@@ -256,7 +271,17 @@ def validate(
     issues = [(f, issue) for f, issue in issues if f not in missing or issue == "is required"]
     timeout, interval = _int(merged.get("timeout")), _int(merged.get("interval"))
     if not issues and timeout is not None and interval is not None and timeout > interval:
-        issues.append(("timeout", f"must not exceed the interval ({interval} s)"))
+        if "timeout" in given:
+            issues.append(("timeout", f"must not exceed the interval ({interval} s)"))
+        elif not creating:
+            issues.append(
+                (
+                    "interval",
+                    f"must not be shorter than the monitor's timeout ({timeout} s); "
+                    f"send a timeout of at most {interval} with it",
+                )
+            )
+        # Creating without a timeout: with_create_defaults clamps it to the interval.
     return {COLUMNS[k]: v for k, v in given.items()}, issues
 
 
@@ -275,6 +300,13 @@ def _check_regions(
         return False
     for r in regions:
         if r not in ctx.known_regions:
-            issues.append(("regions", f"has unknown region {r!r}; known regions: {known}"))
+            issues.append(
+                (
+                    "regions",
+                    f"has unknown region {r!r}; known regions: {known} (an administrator "
+                    "names this deployment's regions in VIGIL_REGIONS, e.g. "
+                    "VIGIL_REGIONS=us-east-1,eu-west-1, and runs a worker for each)",
+                )
+            )
             return False
     return True

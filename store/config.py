@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     # A public rendering this young is served again without asking the store.
     status_page_fresh_s: float = 10.0
 
+    # Billing through RevenueCat (docs/billing.md); off until the keys are set.
+    revenuecat_api_url: str = "https://api.revenuecat.com/v1"
+    revenuecat_secret_key: str | None = None
+    revenuecat_public_key: str | None = None
+    revenuecat_webhook_auth: str | None = None
+    revenuecat_products: str = (
+        "PRO=vigil_pro_monthly,BUSINESS=vigil_business_monthly,ENTERPRISE=vigil_enterprise_monthly"
+    )
+    # Email invitations through the SMTP settings (docs/team.md).
+    invite_email: bool = False
+
     @property
     def dns_nameservers(self) -> tuple[str, ...]:
         """``VIGIL_DNS_NAMESERVERS`` as a tuple; empty means the system's resolv.conf."""

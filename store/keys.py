@@ -71,7 +71,8 @@ class KeyOwner:
 
     key: ApiKey
     org: Organization
-    role: str
+    # None when the key's member was removed from the organization.
+    role: str | None
 
 
 async def find_key(session: AsyncSession, plaintext: str) -> KeyOwner | None:
@@ -80,7 +81,9 @@ async def find_key(session: AsyncSession, plaintext: str) -> KeyOwner | None:
         await session.execute(
             select(ApiKey, Organization, Member.role)
             .join(Organization, Organization.id == ApiKey.org_id)
-            .join(Member, (Member.user_id == ApiKey.user_id) & (Member.org_id == ApiKey.org_id))
+            .outerjoin(
+                Member, (Member.user_id == ApiKey.user_id) & (Member.org_id == ApiKey.org_id)
+            )
             .where(ApiKey.key_hash == hash_key(plaintext))
         )
     ).first()

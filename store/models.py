@@ -49,13 +49,15 @@ class User(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str | None] = mapped_column(String(100))
+    image: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 
 
 class Member(Base):
     __tablename__ = "members"
-    # A user belongs to exactly one organization.
-    __table_args__ = (UniqueConstraint("user_id"),)
+    # A user may belong to several organizations, once each; a key belongs to one
+    # membership (its org_id and user_id).
+    __table_args__ = (UniqueConstraint("org_id", "user_id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -350,3 +352,4 @@ from store.channel_health import ChannelHealth  # noqa: E402,F401
 from store.org_origins import OrganizationOrigin  # noqa: E402, F401
 from store.rollup_models import DailyRollup, HourlyRollup  # noqa: E402,F401
 from store.status_page_models import *  # noqa: E402,F403
+from store.team_models import Invitation  # noqa: E402,F401

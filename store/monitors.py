@@ -14,6 +14,8 @@ from store.base import new_id
 from store.models import AlertChannel, CheckResult, Monitor
 from store.schedules import sync_schedules
 
+LAST_CHECKS_SLICE = 1000
+
 
 async def get_monitor(session: AsyncSession, org_id: str, monitor_id: str) -> Monitor | None:
     monitor: Monitor | None = await session.scalar(
@@ -28,24 +30,30 @@ async def count_monitors(session: AsyncSession, org_id: str) -> int:
 
 
 async def list_monitors(
-    session: AsyncSession, org_id: str, *, offset: int, limit: int
+    session: AsyncSession, org_id: str, *, offset: int, limit: int | None
 ) -> Sequence[Monitor]:
-    """Newest first, as the reference orders them."""
-    return (
-        await session.scalars(
-            select(Monitor)
-            .where(Monitor.org_id == org_id)
-            .order_by(Monitor.created_at.desc(), Monitor.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-    ).all()
+    """Newest first, as the reference orders them; ``limit=None`` for all of them."""
+    query = (
+        select(Monitor)
+        .where(Monitor.org_id == org_id)
+        .order_by(Monitor.created_at.desc(), Monitor.id.desc())
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return (await session.scalars(query)).all()
 
 
 async def last_checks(session: AsyncSession, monitor_ids: Sequence[str]) -> dict[str, CheckResult]:
     """Each monitor's most recent result, found through the (monitor_id, checked_at) index."""
-    if not monitor_ids:
-        return {}
+    found: dict[str, CheckResult] = {}
+    # In slices: a list of every monitor must stay under the drivers' bound-parameter limits.
+    for start in range(0, len(monitor_ids), LAST_CHECKS_SLICE):
+        found.update(await _last_checks(session, monitor_ids[start : start + LAST_CHECKS_SLICE]))
+    return found
+
+
+async def _last_checks(session: AsyncSession, monitor_ids: Sequence[str]) -> dict[str, CheckResult]:
     latest = (
         select(CheckResult.checked_at)
         .where(CheckResult.monitor_id == Monitor.id)

@@ -37,15 +37,18 @@ async def create_org(
     name: str,
     slug: str,
     plan: str,
-    owner_email: str,
+    owner_email: str | None = None,
+    owner_user_id: str | None = None,
     now: datetime,
     trusted: bool,
     key_plaintext: str | None = None,
 ) -> tuple[Organization, str]:
-    """Create an organization with an OWNER user and that owner's first API key.
+    """Create an organization with its OWNER and that owner's first API key.
 
-    ``trusted`` lets its checks and channels reach internal addresses; it is the
-    operator's decision (``Settings.trust_new_orgs``, ``vigil admin trust-org``).
+    The owner is an existing user (``owner_user_id``, who then belongs to several
+    organizations) or a new user with ``owner_email``. ``trusted`` lets its checks
+    and channels reach internal addresses; it is the operator's decision
+    (``Settings.trust_new_orgs``, ``vigil admin trust-org``).
     """
     org = Organization(
         id=new_id("org"),
@@ -56,14 +59,24 @@ async def create_org(
         updated_at=now,
         trusted=trusted,
     )
-    user = User(id=new_id("usr"), email=owner_email, name="Owner", created_at=now)
-    session.add_all([org, user])
+    session.add(org)
+    if owner_user_id is None:
+        if owner_email is None:
+            raise ValueError("create_org needs owner_email or owner_user_id")
+        user = User(id=new_id("usr"), email=owner_email, name="Owner", created_at=now)
+        session.add(user)
+        owner_user_id = user.id
     await session.flush()
     session.add(
-        Member(id=new_id("mem"), org_id=org.id, user_id=user.id, role="OWNER", joined_at=now)
+        Member(id=new_id("mem"), org_id=org.id, user_id=owner_user_id, role="OWNER", joined_at=now)
     )
     _, key = await create_key(
-        session, org_id=org.id, user_id=user.id, name="Admin key", now=now, plaintext=key_plaintext
+        session,
+        org_id=org.id,
+        user_id=owner_user_id,
+        name="Admin key",
+        now=now,
+        plaintext=key_plaintext,
     )
     return org, key
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
+from store.billing import change_plan
 from store.clock import SystemClock
 from store.config import Settings
 from store.db import Store
@@ -169,5 +170,22 @@ async def backfill_rollups(settings: Settings, *, since: str | None) -> int:
     try:
         async with store.transaction() as session:
             return await backfill(session, since=start)
+    finally:
+        await store.close()
+
+
+async def set_plan(settings: Settings, *, org_slug: str, plan: str) -> list[str]:
+    """Put an organization on a plan by hand; returns the report lines to print."""
+    if plan not in PLANS:
+        raise UserError(f"plan {plan!r} is not one of {', '.join(PLANS)}")
+    store = Store(settings.database_url)
+    try:
+        async with store.transaction() as session:
+            org = await org_by_slug(session, org_slug)
+            if org is None:
+                raise UserError(f"no organization with slug {org_slug!r}")
+            previous = org.plan
+            report = await change_plan(session, org, plan, now=SystemClock().now())
+        return [f"{org_slug}: plan {previous} -> {plan}", *report.lines()]
     finally:
         await store.close()

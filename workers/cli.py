@@ -140,6 +140,14 @@ def _cmd_create_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_set_plan(args: argparse.Namespace) -> int:
+    from workers.admin import set_plan
+
+    for line in asyncio.run(set_plan(_settings(args), org_slug=args.org, plan=args.plan)):
+        print(line)
+    return 0
+
+
 def _cmd_list_workers(args: argparse.Namespace) -> int:
     from workers.admin import list_workers
 
@@ -260,6 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="CLI key")
     p.add_argument("--read-only", action="store_true")
     p.set_defaults(fn=_cmd_create_key)
+    p = admin.add_parser("set-plan", help="change an organization's plan by hand")
+    p.add_argument("--org", required=True, help="organization slug")
+    p.add_argument("plan", help="FREE, PRO, BUSINESS or ENTERPRISE")
+    p.set_defaults(fn=_cmd_set_plan)
     p = admin.add_parser("list-workers", help="list live workers by region")
     p.set_defaults(fn=_cmd_list_workers)
     return parser

@@ -94,7 +94,7 @@ async def deliver(channel: ChannelSpec, event: AlertEvent, ctx: DeliveryContext)
 async def send(
     message: EmailMessage, recipients: tuple[str, ...], ctx: DeliveryContext
 ) -> Delivery:
-    """Send a composed message through the context's SMTP server; never raises."""
+    """Send a composed message through the SMTP server of ``ctx`` (alerts and invitations)."""
     try:
         await asyncio.to_thread(_send, message, recipients, ctx)
     except _SmtpFailure as failure:

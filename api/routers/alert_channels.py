@@ -19,7 +19,7 @@ from alerting.channels.base import AlertEvent, ChannelSpec
 from alerting.channels.registry import deliver_via, mask_config, validate_config
 from alerting.dispatcher import delivery_context
 from api.body import read_object
-from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
+from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, require_role
 from api.errors import FieldIssue, invalid, not_found
 from api.idempotency import run_create
 from api.serialize import iso
@@ -103,7 +103,7 @@ async def list_all(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     return {"data": [channel_json(c) for c in await list_channels(session, auth.org_id)]}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[require_role("ADMIN")])
 async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep) -> Any:
     """Add a channel; its config is checked by the channel type's own rules."""
     body = await read_object(request)
@@ -165,7 +165,7 @@ def _keep_masked_secrets(
     }
 
 
-@router.patch("/{channel_id}")
+@router.patch("/{channel_id}", dependencies=[require_role("ADMIN")])
 async def update(
     channel_id: str, request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -195,7 +195,7 @@ async def update(
     return {"data": channel_json(channel)}
 
 
-@router.delete("/{channel_id}")
+@router.delete("/{channel_id}", dependencies=[require_role("ADMIN")])
 async def remove(
     channel_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -219,7 +219,7 @@ def sample_event(channel: AlertChannel, *, clock: Clock) -> AlertEvent:
     )
 
 
-@router.post("/{channel_id}/test")
+@router.post("/{channel_id}/test", dependencies=[require_role("ADMIN")])
 async def send_test(
     channel_id: str, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:

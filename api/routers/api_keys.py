@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.body import read_object
-from api.deps import AuthDep, ClockDep, SessionDep, StoreDep
+from api.deps import AuthDep, ClockDep, SessionDep, StoreDep, require_role
 from api.errors import FieldIssue, invalid, not_found
 from api.idempotency import run_create
 from api.pagination import parse_time
@@ -23,10 +23,14 @@ router = APIRouter(prefix="/api/api-keys", tags=["api-keys"])
 
 @router.get("")
 async def list_all(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
-    """The caller's keys that are not revoked, masked (prefix + last 4)."""
+    """The caller's keys in this organization that are not revoked, masked (prefix + last 4)."""
     rows = await session.scalars(
         select(ApiKey)
-        .where(ApiKey.user_id == auth.key.user_id, ApiKey.revoked_at.is_(None))
+        .where(
+            ApiKey.org_id == auth.org_id,
+            ApiKey.user_id == auth.key.user_id,
+            ApiKey.revoked_at.is_(None),
+        )
         .order_by(ApiKey.created_at.desc())
     )
     return {"data": [key_json(k) for k in rows]}
@@ -70,7 +74,7 @@ def _validate(
     return str(name).strip(), bool(read_only), expires or creator_expires
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[require_role("ADMIN")])
 async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep) -> Any:
     """A new key for the caller's user; the response is the only time it is shown."""
     body = await read_object(request)
@@ -91,13 +95,14 @@ async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockD
     return await run_create(request, auth, store, clock, _create, secret_fields=("key",))
 
 
-@router.delete("/{key_id}")
+@router.delete("/{key_id}", dependencies=[require_role("ADMIN")])
 async def revoke(key_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep) -> Any:
     """Revoke a key: requests with it answer 401 from now on."""
     result = await session.execute(
         update(ApiKey)
         .where(
             ApiKey.id == key_id,
+            ApiKey.org_id == auth.org_id,
             ApiKey.user_id == auth.key.user_id,
             ApiKey.revoked_at.is_(None),
         )

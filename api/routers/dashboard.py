@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 
 from api.deps import AuthDep, ClockDep, SessionDep
+from store.billing import over_limit
 from store.models import Incident
 from store.monitors import count_monitors
 from store.plans import limits_for
@@ -55,5 +56,7 @@ async def billing(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
         "plan": auth.org.plan,
         "monitorCount": await count_monitors(session, auth.org_id),
         "monitorLimit": limits_for(auth.org.plan).monitor_limit,
+        # Monitors kept from a larger plan that this one would not allow today.
+        "overLimit": (await over_limit(session, auth.org_id, auth.org.plan)).json(),
     }
     return {**info, "data": info}

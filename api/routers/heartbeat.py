@@ -2,10 +2,10 @@
 
 ``/api/heartbeat/<token>`` (GET or POST) reports success; ``/start`` marks the start
 of a run, ``/fail`` a failure, ``/<0-255>`` an exit status (0 is success). A POST
-body up to 10 KB is kept as the ping's log. Unknown tokens answer 404 and nothing
-else. Pings are rate limited per token, per API process; an address that sent
-``UNKNOWN_TOKENS_PER_MINUTE`` unknown tokens is answered 429 for the rest of the
-minute, so tokens cannot be guessed at speed.
+body up to 10 KB is kept as the ping's log. Unknown tokens answer 404
+(``heartbeat_not_found``) and nothing else. Pings are rate limited per token, per
+API process; an address that sent ``UNKNOWN_TOKENS_PER_MINUTE`` unknown tokens is
+answered 429 for the rest of the minute, so tokens cannot be guessed at speed.
 
 At run time ``api.heartbeat_lane`` answers these paths before the router is reached
 (it is the hottest endpoint); the routes here document them in OpenAPI and share
@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from alerting.heartbeats import Ping, PingKind, record_ping
-from api.errors import ApiError
+from api.errors import ApiError, not_found
 from store.clock import Clock
 from store.db import Store
 
@@ -81,7 +81,11 @@ def parse_suffix(suffix: str | None) -> tuple[PingKind, int | None]:
             "The exit status must be written in ASCII digits 0-255, like /api/heartbeat/<token>/1",
             fields=[("exitStatus", "must be ASCII digits 0-255")],
         )
-    raise ApiError(404, "Not found", code="not_found")
+    raise ApiError(
+        404,
+        "Not found: a heartbeat URL ends in nothing, /start, /fail or an exit status 0-255",
+        code="endpoint_not_found",
+    )
 
 
 async def answer(
@@ -126,7 +130,7 @@ async def answer(
     outcome = await record_ping(store, token, ping, clock=clock)
     if outcome == "unknown":
         limits.unknown.allow(address, now_s)
-        raise ApiError(404, "Not found", code="not_found")
+        raise not_found("heartbeat")
     return {"ok": True, "paused": True} if outcome == "paused" else {"ok": True}
 
 

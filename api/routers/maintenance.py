@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.body import read_object
-from api.deps import AuthDep, ClockDep, SessionDep, StoreDep
+from api.deps import AuthDep, ClockDep, SessionDep, StoreDep, require_role
 from api.errors import FieldIssue, invalid, not_found
 from api.idempotency import run_create
 from api.pagination import time_issue
@@ -138,7 +138,7 @@ async def list_all(
     return {"data": [window_json(w, m, now=now) for w, m in rows]}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[require_role("ADMIN")])
 async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep) -> Any:
     """Schedule a window; ``monitorId`` omitted or null makes it org-wide."""
     body = await read_object(request)
@@ -176,7 +176,7 @@ async def get_one(
     return {"data": window_json(window, monitor, now=clock.now())}
 
 
-@router.patch("/{window_id}")
+@router.patch("/{window_id}", dependencies=[require_role("ADMIN")])
 async def update(
     window_id: str, request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -199,7 +199,7 @@ async def update(
     return {"data": window_json(window, monitor, now=clock.now())}
 
 
-@router.delete("/{window_id}")
+@router.delete("/{window_id}", dependencies=[require_role("ADMIN")])
 async def remove(window_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """Delete a window; it stops withholding alerts at once."""
     window, _ = await _owned(session, auth, window_id)

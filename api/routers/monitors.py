@@ -9,7 +9,7 @@ from sqlalchemy import delete
 
 from alerting.evaluator import close_incident
 from api.body import read_object
-from api.deps import Auth, AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
+from api.deps import Auth, AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, require_role
 from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
 from api.monitor_input import NO_URL_TYPES, Context, validate, with_create_defaults
@@ -87,20 +87,39 @@ async def list_all(
     page: PageQuery = None,
     limit: LimitQuery = None,
 ) -> dict[str, Any]:
-    """The organization's monitors, newest first, each with its most recent check."""
+    """The organization's monitors, newest first, each with its most recent check.
+
+    Without ``page`` and ``limit`` every monitor is returned ("Retrieve all
+    monitors"), with a pagination block of one page; with either, it pages.
+    """
+    everything = page in (None, "") and limit in (None, "")
     p = page_params(page, limit)
-    monitors = await list_monitors(session, auth.org_id, offset=p.offset, limit=p.limit)
+    monitors = await list_monitors(
+        session,
+        auth.org_id,
+        offset=0 if everything else p.offset,
+        limit=None if everything else p.limit,
+    )
     last = await last_checks(session, [m.id for m in monitors])
     data = [
         {**_fields_of(m, settings, auth), "lastCheck": last_check_json(last.get(m.id))}
         for m in monitors
     ]
-    total = await count_monitors(session, auth.org_id)
-    return {"data": data, "pagination": p.block(total)}
+    if everything:
+        total = len(monitors)
+        pagination = {"page": 1, "limit": total, "total": total, "totalPages": 1 if total else 0}
+    else:
+        pagination = p.block(await count_monitors(session, auth.org_id))
+    return {"data": data, "pagination": pagination}
 
 
 @router.post(
-    "", status_code=201, response_model=Data[MonitorOut], openapi_extra=body(MonitorCreate), **SHAPE
+    "",
+    status_code=201,
+    response_model=Data[MonitorOut],
+    openapi_extra=body(MonitorCreate),
+    **SHAPE,
+    dependencies=[require_role("ADMIN")],
 )
 async def create(
     request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
@@ -158,7 +177,11 @@ async def get_one(
 
 
 @router.put(
-    "/{monitor_id}", response_model=Data[MonitorOut], openapi_extra=body(MonitorFields), **SHAPE
+    "/{monitor_id}",
+    response_model=Data[MonitorOut],
+    openapi_extra=body(MonitorFields),
+    **SHAPE,
+    dependencies=[require_role("ADMIN")],
 )
 async def update(
     monitor_id: str,
@@ -192,7 +215,7 @@ async def update(
     return {"data": _fields_of(monitor, settings, auth)}
 
 
-@router.delete("/{monitor_id}", response_model=Message)
+@router.delete("/{monitor_id}", response_model=Message, dependencies=[require_role("ADMIN")])
 async def remove(
     monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -216,7 +239,12 @@ async def _set_active(
     }
 
 
-@router.post("/{monitor_id}/pause", response_model=MonitorWithMessage, **SHAPE)
+@router.post(
+    "/{monitor_id}/pause",
+    response_model=MonitorWithMessage,
+    **SHAPE,
+    dependencies=[require_role("ADMIN")],
+)
 async def pause(
     monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -224,7 +252,12 @@ async def pause(
     return await _set_active(monitor_id, False, auth, session, clock, settings)
 
 
-@router.post("/{monitor_id}/resume", response_model=MonitorWithMessage, **SHAPE)
+@router.post(
+    "/{monitor_id}/resume",
+    response_model=MonitorWithMessage,
+    **SHAPE,
+    dependencies=[require_role("ADMIN")],
+)
 async def resume(
     monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -274,9 +307,18 @@ async def checks(
     return {"data": [check_json(c) for c in rows], "pagination": pagination}
 
 
-@router.get("/{monitor_id}/incidents", response_model=Data[list[Incident]], **SHAPE)
-async def incidents(monitor_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
-    """A monitor's incidents, newest first."""
+@router.get("/{monitor_id}/incidents", response_model=Paged[Incident], **SHAPE)
+async def incidents(
+    monitor_id: str,
+    auth: AuthDep,
+    session: SessionDep,
+    page: PageQuery = None,
+    limit: LimitQuery = None,
+) -> dict[str, Any]:
+    """A monitor's incidents, newest first, paged as ``/api/incidents``."""
+    p = page_params(page, limit)
     monitor = await _owned(session, auth, monitor_id)
-    rows, _ = await list_incidents(session, auth.org_id, monitor_id=monitor.id, limit=1000)
-    return {"data": [incident_json(i, m) for i, m in rows]}
+    rows, total = await list_incidents(
+        session, auth.org_id, monitor_id=monitor.id, offset=p.offset, limit=p.limit
+    )
+    return {"data": [incident_json(i, m) for i, m in rows], "pagination": p.block(total)}

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.body import read_object
-from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
+from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, require_role
 from api.errors import ApiError, FieldIssue, invalid
 from api.idempotency import run_create
 from api.serialize import org_json
@@ -81,17 +81,16 @@ async def get_org(auth: AuthDep) -> dict[str, Any]:
     return {"data": org_json(auth.org)}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[require_role("OWNER")])
 async def create(
     request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
 ) -> Any:
-    """Create another organization (OWNER keys only) with an owner and its first key.
+    """Create another organization (OWNER keys only); the caller becomes its owner.
 
-    A user belongs to one organization, so the new organization gets its own
-    owner; its admin key is in the response (``apiKey``) and is shown only once.
+    The response's ``apiKey`` (shown once) is the caller's key for the new
+    organization: a key belongs to one membership. With ``ownerEmail`` a new user
+    owns it instead, and the key is theirs.
     """
-    if auth.role != "OWNER":
-        raise ApiError(403, "Only an OWNER's key can create organizations")
     body = await read_object(request)
     issues = _check(body, allowed={"name", "slug", "plan", "ownerEmail"}, required=True)
     email = body.get("ownerEmail")
@@ -101,19 +100,18 @@ async def create(
         raise invalid(issues)
     _plan_allowed(body.get("plan"), auth.org.plan)
 
-    owner_email = email or f"owner@{body['slug']}.local"
-
     async def _create(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         # First: concurrent creates must count each other against the allowance.
         await lock_org(session, auth.org_id)
         await _allowance_left(session, auth.org)
         if await slug_taken(session, body["slug"]):
             raise _slug_conflict(body["slug"])
-        if await email_taken(session, owner_email):
+        if email is not None and await email_taken(session, email):
             raise ApiError(
                 409,
-                f"A user with the email '{owner_email}' already exists and belongs to an "
-                "organization; give the new organization another ownerEmail",
+                f"A user with the email '{email}' already exists; give another ownerEmail, "
+                "or leave it out to own the organization yourself and invite them "
+                "(POST /api/team/invite)",
             )
         try:
             # A savepoint, so a slug taken by a concurrent request answers 409, not 500.
@@ -123,7 +121,8 @@ async def create(
                     name=body["name"].strip(),
                     slug=body["slug"],
                     plan=body.get("plan") or auth.org.plan,
-                    owner_email=owner_email,
+                    owner_email=email,
+                    owner_user_id=None if email else auth.key.user_id,
                     now=clock.now(),
                     # Trust is the operator's to give (vigil admin trust-org), not the caller's.
                     trusted=settings.trust_new_orgs,
@@ -136,7 +135,7 @@ async def create(
     return await run_create(request, auth, store, clock, _create, secret_fields=("apiKey",))
 
 
-@router.patch("")
+@router.patch("", dependencies=[require_role("OWNER")])
 async def update(
     request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:

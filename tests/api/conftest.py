@@ -48,6 +48,12 @@ async def make_tenant(
     return Tenant(org_id=org.id, key=key)
 
 
+def app_client(store: Store, clock: FrozenClock, settings: Settings) -> httpx.AsyncClient:
+    """A client of an app with other settings than the ``client`` fixture's."""
+    app = create_app(settings, store=store, clock=clock)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://vigil.test")
+
+
 @pytest.fixture
 def settings() -> Settings:
     return make_settings()
@@ -57,9 +63,7 @@ def settings() -> Settings:
 async def client(
     store: Store, clock: FrozenClock, settings: Settings
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=store, clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as c:
+    async with app_client(store, clock, settings) as c:
         yield c
 
 

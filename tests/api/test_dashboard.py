@@ -87,4 +87,5 @@ async def test_billing_shows_plan_and_monitor_usage(
     body = response.json()
     expected = {"plan": plan, "monitorCount": 2, "monitorLimit": limit}
     assert {k: body[k] for k in ("plan", "monitorCount", "monitorLimit")} == expected
-    assert body["data"] == expected
+    nothing_over = {"monitorsOverLimit": 0, "intervalBelowMinimum": [], "browserNotAllowed": []}
+    assert body["data"] == {**expected, "overLimit": nothing_over}

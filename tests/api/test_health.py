@@ -66,6 +66,13 @@ async def test_openapi_lists_every_endpoint(client: httpx.AsyncClient) -> None:
         "/api/organization": {"get", "post", "patch"},
         "/api/dashboard/stats": {"get"},
         "/api/billing": {"get"},
+        "/api/billing/checkout": {"post"},
+        "/api/billing/portal": {"post"},
+        "/api/billing/webhook": {"post"},
+        "/api/team": {"get"},
+        "/api/team/invite": {"post"},
+        "/api/team/accept": {"post"},
+        "/api/team/{member_id}": {"delete"},
         "/healthz": {"get"},
         "/readyz": {"get"},
     }

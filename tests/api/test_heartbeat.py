@@ -168,10 +168,12 @@ async def test_unknown_token_is_404_and_reveals_nothing(client: httpx.AsyncClien
     ):
         r = await client.get(path)
         assert r.status_code == 404
-        assert r.json()["error"] == "Not found"
+        assert r.json()["error"] == "Heartbeat not found"
+        assert r.json()["code"] == "heartbeat_not_found"
         assert set(r.json()) == {"error", "code", "requestId"}
     r = await client.get("/api/heartbeat/hb_nope/256")
     assert r.status_code == 404
+    assert r.json()["code"] == "endpoint_not_found"
 
 
 async def test_paused_heartbeat_ignores_pings_and_never_alerts(

@@ -194,3 +194,33 @@ async def test_monitor_incidents_lists_that_monitors_newest_first(
         "cause": "Connection timeout",
         "isActive": False,
     }
+
+
+async def test_monitor_incidents_page_like_the_incidents_list(
+    client: httpx.AsyncClient, tenant: Tenant, store: Store, clock: FrozenClock
+) -> None:
+    """Not cut at a fixed number of rows: page/limit walk all of them."""
+    monitor = await create_monitor(client, tenant)
+    start = clock.now()
+    ids = [
+        await add_incident(
+            store,
+            org_id=tenant.org_id,
+            monitor_id=monitor,
+            started_at=start + timedelta(minutes=n),
+            resolved_at=start + timedelta(minutes=n, seconds=30),
+        )
+        for n in range(5)
+    ]
+    url = f"/api/monitors/{monitor}/incidents"
+
+    default = (await client.get(url, headers=tenant.headers)).json()
+    page2 = (await client.get(url + "?page=2&limit=2", headers=tenant.headers)).json()
+    bad = await client.get(url + "?limit=101", headers=tenant.headers)
+
+    assert [i["id"] for i in default["data"]] == ids[::-1]
+    assert default["pagination"] == {"page": 1, "limit": 50, "total": 5, "totalPages": 1}
+    assert [i["id"] for i in page2["data"]] == [ids[2], ids[1]]
+    assert page2["pagination"] == {"page": 2, "limit": 2, "total": 5, "totalPages": 3}
+    body = assert_error(bad, 400, code="invalid_request")
+    assert body["fields"] == [{"field": "limit", "issue": "must be between 1 and 100"}]

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from store.clock import FrozenClock
+from store.config import Settings
 from store.db import Store
-from tests.api.conftest import Tenant, make_tenant
+from tests.api.conftest import Tenant, app_client, make_tenant
 from tests.api.helpers import assert_error, create_monitor, monitor_body
 
 HTTP_CONFIG_WIRED = importlib.util.find_spec("checks.http_config") is not None
@@ -130,7 +131,9 @@ HTTP_CONFIG_WIRED = importlib.util.find_spec("checks.http_config") is not None
         pytest.param(
             {"regions": ["mars-1"]},
             "regions",
-            "has unknown region 'mars-1'; known regions: us-east-1, eu-west-1, ap-south-1",
+            "has unknown region 'mars-1'; known regions: us-east-1, eu-west-1, ap-south-1 (an "
+            "administrator names this deployment's regions in VIGIL_REGIONS, e.g. "
+            "VIGIL_REGIONS=us-east-1,eu-west-1, and runs a worker for each)",
             id="region-unknown",
         ),
         pytest.param(
@@ -403,3 +406,103 @@ async def test_monitor_create_rejects_a_body_over_one_megabyte(
     )
 
     assert_error(response, 413, code="payload_too_large", says="larger than 1000000 bytes")
+
+
+@pytest.mark.parametrize(
+    ("field", "sent", "stored"),
+    [
+        pytest.param("interval", 60.0, 60, id="interval-60.0"),
+        pytest.param("timeout", 10.0, 10, id="timeout-10.0"),
+        pytest.param("expectedStatus", 204.0, 204, id="expected-status-204.0"),
+    ],
+)
+async def test_monitor_whole_number_fields_accept_a_float_with_no_fraction(
+    client: httpx.AsyncClient, tenant: Tenant, field: str, sent: float, stored: int
+) -> None:
+    response = await client.post(
+        "/api/monitors", headers=tenant.headers, json=monitor_body(**{field: sent})
+    )
+
+    assert response.status_code == 201, response.text
+    value = response.json()["data"][field]
+    assert (value, type(value)) == (stored, int)
+    fetched = await client.get(
+        f"/api/monitors/{response.json()['data']['id']}", headers=tenant.headers
+    )
+    assert fetched.json()["data"][field] == stored
+
+
+async def test_monitor_interval_with_a_fraction_is_400(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.post(
+        "/api/monitors", headers=tenant.headers, json=monitor_body(interval=60.5)
+    )
+
+    body = assert_error(response, 400, code="invalid_request", says="interval")
+    assert body["fields"] == [
+        {"field": "interval", "issue": "must be a whole number between 15 and 3600"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected_timeout"),
+    [
+        pytest.param(15, 15, id="interval-15"),
+        pytest.param(29, 29, id="interval-29"),
+        pytest.param(30, 30, id="interval-30"),
+        pytest.param(31, 30, id="interval-31"),
+    ],
+)
+async def test_monitor_default_timeout_is_clamped_to_a_short_interval(
+    client: httpx.AsyncClient, tenant: Tenant, interval: int, expected_timeout: int
+) -> None:
+    """The client never sent a timeout, so it is not told one is wrong."""
+    response = await client.post(
+        "/api/monitors", headers=tenant.headers, json=monitor_body(interval=interval)
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["timeout"] == expected_timeout
+
+
+async def test_monitor_update_to_an_interval_under_the_timeout_names_both_fields(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    monitor_id = await create_monitor(client, tenant, interval=60, timeout=30)
+
+    response = await client.put(
+        f"/api/monitors/{monitor_id}", headers=tenant.headers, json={"interval": 20}
+    )
+    together = await client.put(
+        f"/api/monitors/{monitor_id}", headers=tenant.headers, json={"interval": 20, "timeout": 20}
+    )
+
+    body = assert_error(response, 400, code="invalid_request", says="interval")
+    assert body["fields"] == [
+        {
+            "field": "interval",
+            "issue": "must not be shorter than the monitor's timeout (30 s); "
+            "send a timeout of at most 20 with it",
+        }
+    ]
+    assert together.status_code == 200, together.text
+
+
+async def test_monitor_create_on_a_default_deployment_explains_vigil_regions(
+    store: Store, clock: FrozenClock, tenant: Tenant
+) -> None:
+    """``vigil run`` with no settings has one region, ``local``."""
+    async with app_client(store, clock, Settings()) as c:
+        response = await c.post(
+            "/api/monitors",
+            headers=tenant.headers,
+            json=monitor_body(regions=["us-east-1", "eu-west-1"]),
+        )
+        default = await c.post("/api/monitors", headers=tenant.headers, json=monitor_body())
+
+    body = assert_error(response, 400, code="invalid_request", says="VIGIL_REGIONS")
+    assert body["fields"][0]["issue"].startswith(
+        "has unknown region 'us-east-1'; known regions: local (an administrator"
+    )
+    assert default.json()["data"]["regions"] == ["local"]

@@ -114,7 +114,33 @@ async def test_monitor_list_is_newest_first_with_last_check(
         "responseTime": 87,
         "checkedAt": "2026-03-01T12:01:00.000Z",
     }
-    assert body["pagination"] == {"page": 1, "limit": 50, "total": 2, "totalPages": 1}
+    assert body["pagination"] == {"page": 1, "limit": 2, "total": 2, "totalPages": 1}
+
+
+async def test_monitor_list_without_page_or_limit_returns_every_monitor(
+    client: httpx.AsyncClient, tenant: Tenant, clock: FrozenClock
+) -> None:
+    """ "Retrieve all monitors": more than one default page (50), still with pagination."""
+    ids = []
+    for n in range(51):
+        ids.append(await create_monitor(client, tenant, name=f"M{n}"))
+        clock.advance(1)
+
+    everything = (await client.get("/api/monitors", headers=tenant.headers)).json()
+    first_page = (await client.get("/api/monitors?page=1", headers=tenant.headers)).json()
+
+    assert [m["id"] for m in everything["data"]] == ids[::-1]
+    assert everything["pagination"] == {"page": 1, "limit": 51, "total": 51, "totalPages": 1}
+    assert len(first_page["data"]) == 50
+    assert first_page["pagination"] == {"page": 1, "limit": 50, "total": 51, "totalPages": 2}
+
+
+async def test_monitor_list_of_no_monitors_has_an_empty_pagination(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    body = (await client.get("/api/monitors", headers=tenant.headers)).json()
+
+    assert body == {"data": [], "pagination": {"page": 1, "limit": 0, "total": 0, "totalPages": 0}}
 
 
 async def test_monitor_list_pages_with_page_and_limit(

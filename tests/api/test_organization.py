@@ -58,6 +58,39 @@ async def test_organization_create_gives_an_owner_key_for_the_new_org(
     assert own.json()["data"]["id"] == data["id"]
 
 
+async def test_organization_create_makes_the_caller_its_owner(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """The reference: "The authenticated user becomes the owner" (of several organizations)."""
+    response = await client.post(
+        "/api/organization", headers=tenant.headers, json={"name": "Initech", "slug": "initech"}
+    )
+    new_key = {"Authorization": f"Bearer {response.json()['data']['apiKey']}"}
+
+    [old_owner] = (await client.get("/api/team", headers=tenant.headers)).json()["data"]
+    [new_owner] = (await client.get("/api/team", headers=new_key)).json()["data"]
+    assert (new_owner["userId"], new_owner["role"]) == (old_owner["userId"], "OWNER")
+    assert new_owner["id"] != old_owner["id"]
+    # Each key speaks for one membership: the old key still sees the old organization.
+    assert (await client.get("/api/organization", headers=tenant.headers)).json()["data"][
+        "slug"
+    ] == "acme"
+
+
+async def test_organization_create_with_an_owner_email_gives_it_a_new_owner(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.post(
+        "/api/organization",
+        headers=tenant.headers,
+        json={"name": "Initech", "slug": "initech", "ownerEmail": "boss@initech.test"},
+    )
+    new_key = {"Authorization": f"Bearer {response.json()['data']['apiKey']}"}
+
+    [owner] = (await client.get("/api/team", headers=new_key)).json()["data"]
+    assert (owner["email"], owner["role"]) == ("boss@initech.test", "OWNER")
+
+
 async def test_organization_create_defaults_to_the_callers_plan(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:

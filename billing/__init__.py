@@ -1,0 +1,1 @@
+"""Billing: plans bought through RevenueCat, applied to organizations."""
