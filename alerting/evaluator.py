@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.channels.base import AlertEvent, EventType
+from alerting.flapping import note_change
 from alerting.outbox import channels_for, enqueue
 from alerting.ssl_expiry import check_expiry, takes_part
 from store.base import new_id
@@ -239,6 +240,7 @@ class Evaluator:
         starts = [await self._streak_start(session, monitor, r, n) for r, n in failing.items()]
         started = min(starts or [now])
         quiet = await in_maintenance(session, org_id=monitor.org_id, monitor_id=monitor.id, now=now)
+        page = await note_change(session, monitor, now=now)
         incident = Incident(
             id=new_id("inc"),
             org_id=monitor.org_id,
@@ -248,12 +250,13 @@ class Evaluator:
             regions=sorted(failing),
             is_active=True,
             in_maintenance=quiet,
-            down_alerted_at=None if quiet else now,
+            flapping=not page,
+            down_alerted_at=None if quiet or not page else now,
         )
         session.add(incident)
         await session.flush()
         log.info("incident %s opened for monitor %s: %s", incident.id, monitor.id, incident.cause)
-        if not quiet:
+        if incident.down_alerted_at is not None:
             event = down_event(monitor, incident, now=now)
             channels = await channels_for(session, monitor)
             await enqueue(session, event, org_id=monitor.org_id, channel_ids=channels, now=now)
@@ -272,7 +275,8 @@ class Evaluator:
         incident.is_active = False
         await session.flush()
         log.info("incident %s of monitor %s resolved", incident.id, monitor.id)
-        # Only those who were told it is down hear that it is up again.
+        await note_change(session, monitor, now=now)
+        # Only those who were told it is down hear that it is up again (flapping or not).
         if incident.down_alerted_at is not None:
             event = incident_event(monitor, incident, "monitor.up", now=now)
             channels = await channels_for(session, monitor)

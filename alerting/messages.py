@@ -18,6 +18,8 @@ _LABELS: dict[EventType, str] = {
     "monitor.degraded": "DEGRADED",
     "ssl.expiring": "SSL EXPIRING",
     "heartbeat.missed": "HEARTBEAT MISSED",
+    "monitor.flapping": "FLAPPING",
+    "monitor.stable": "STABLE",
     "test": "TEST",
 }
 
@@ -52,6 +54,11 @@ def headline(event: AlertEvent) -> str:
         return f"The TLS certificate of {name} is EXPIRING."
     if event.type == "heartbeat.missed":
         return f"{name} MISSED its heartbeat: no ping arrived in time."
+    if event.type == "monitor.flapping":
+        return f"{name} is FLAPPING: its state keeps changing."
+    if event.type == "monitor.stable":
+        state = event.details.get("state", "")
+        return f"{name} is STABLE again" + (f", and {state}." if state else ".")
     return f"TEST alert from Vigil for {name}: this channel works."
 
 

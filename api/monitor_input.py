@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from alerting import flapping
 from alerting.evaluator import MAX_THRESHOLD
 from api.errors import FieldIssue
 from store.plans import MAX_INTERVAL_S, limits_for
@@ -39,6 +40,8 @@ COLUMNS = {
     "retryInterval": "retry_interval_s",
     "alertChannels": "alert_channels",
     "reminderInterval": "reminder_interval_min",
+    "flapThreshold": "flap_threshold",
+    "flapWindow": "flap_window_s",
 }
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?)+$")
 
@@ -226,6 +229,10 @@ def validate(
         _range(issues, "retryInterval", given["retryInterval"], 10, MAX_INTERVAL_S)
     if given.get("reminderInterval") is not None:
         _range(issues, "reminderInterval", given["reminderInterval"], 1, 10080)
+    if given.get("flapThreshold") is not None:
+        _range(issues, "flapThreshold", given["flapThreshold"], 2, flapping.MAX_THRESHOLD)
+    if given.get("flapWindow") is not None:
+        _range(issues, "flapWindow", given["flapWindow"], 60, flapping.MAX_WINDOW_S)
     if given.get("alertChannels") is not None:
         chans = given["alertChannels"]
         if not isinstance(chans, list) or not all(isinstance(c, str) for c in chans):

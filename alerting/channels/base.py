@@ -21,6 +21,8 @@ EventType = Literal[
     "monitor.degraded",
     "ssl.expiring",
     "heartbeat.missed",
+    "monitor.flapping",
+    "monitor.stable",
     "test",
 ]
 

@@ -41,6 +41,8 @@ VIGIL_MONITOR_FIELDS = {
     "retryInterval",
     "alertChannels",
     "reminderInterval",
+    "flapThreshold",
+    "flapWindow",
 }
 
 
