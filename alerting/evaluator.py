@@ -30,7 +30,7 @@ from store.base import new_id
 from store.clock import Clock, SystemClock
 from store.maintenance import in_maintenance
 from store.models import CheckResult, Incident, Monitor, MonitorSchedule
-from store.results import RecordedResult, is_failure
+from store.results import RecordedResult, is_failure, is_suspect_failure
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ def may_change_state(item: RecordedResult) -> bool:
     threshold changes nothing, unless the check reports certificate expiry. This
     keeps the steady state (almost every result) from loading any monitor.
     """
+    if is_suspect_failure(item):
+        return False  # from a worker whose canary failed: it opens nothing
     if is_failure(item.result.status) or item.consecutive_successes <= MAX_THRESHOLD:
         return True
     spec = item.monitor

@@ -20,6 +20,7 @@ _LABELS: dict[EventType, str] = {
     "heartbeat.missed": "HEARTBEAT MISSED",
     "monitor.flapping": "FLAPPING",
     "monitor.stable": "STABLE",
+    "worker.unhealthy": "PROBE UNHEALTHY",
     "test": "TEST",
 }
 
@@ -56,6 +57,8 @@ def headline(event: AlertEvent) -> str:
         return f"{name} MISSED its heartbeat: no ping arrived in time."
     if event.type == "monitor.flapping":
         return f"{name} is FLAPPING: its state keeps changing."
+    if event.type == "worker.unhealthy":
+        return f"{name} cannot reach its canary targets: its own network looks broken."
     if event.type == "monitor.stable":
         state = event.details.get("state", "")
         return f"{name} is STABLE again" + (f", and {state}." if state else ".")

@@ -23,6 +23,7 @@ EventType = Literal[
     "heartbeat.missed",
     "monitor.flapping",
     "monitor.stable",
+    "worker.unhealthy",
     "test",
 ]
 
