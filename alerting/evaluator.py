@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.channels.base import AlertEvent, EventType
+from alerting.confirmation import agreeing, asks_confirmation, request_recheck
 from alerting.flapping import note_change
 from alerting.outbox import channels_for, enqueue
 from alerting.ssl_expiry import check_expiry, takes_part
@@ -219,8 +220,16 @@ class Evaluator:
         failing = failing_regions(monitor, states, incident)
         down = len(failing) >= monitor.region_quorum
         now = self.clock.now()
+        streaks = {s.region: s.failures for s in states}
+        if incident is None and down and asks_confirmation(monitor):
+            backing = agreeing(failing, streaks)
+            if not backing:
+                # Only a new failure asks again: the other regions' UP answers must not.
+                if any(is_failure(i.result.status) and i.region in failing for i in batch):
+                    await request_recheck(session, monitor, failing, now=now)
+                return
+            failing = sorted({*failing, *backing})
         if incident is None and down:
-            streaks = {s.region: s.failures for s in states}
             await self._open(session, monitor, batch, {r: streaks[r] for r in failing}, now=now)
         elif incident is not None and not down:
             await self._resolve(session, monitor, batch, incident, now=now)

@@ -42,6 +42,7 @@ COLUMNS = {
     "reminderInterval": "reminder_interval_min",
     "flapThreshold": "flap_threshold",
     "flapWindow": "flap_window_s",
+    "confirmFromOtherRegion": "confirm_other_region",
 }
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?)+$")
 
@@ -233,6 +234,8 @@ def validate(
         _range(issues, "flapThreshold", given["flapThreshold"], 2, flapping.MAX_THRESHOLD)
     if given.get("flapWindow") is not None:
         _range(issues, "flapWindow", given["flapWindow"], 60, flapping.MAX_WINDOW_S)
+    if "confirmFromOtherRegion" in given and not isinstance(given["confirmFromOtherRegion"], bool):
+        issues.append(("confirmFromOtherRegion", "must be true or false"))
     if given.get("alertChannels") is not None:
         chans = given["alertChannels"]
         if not isinstance(chans, list) or not all(isinstance(c, str) for c in chans):

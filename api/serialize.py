@@ -47,6 +47,7 @@ def monitor_json(m: Monitor, *, base_url: str) -> dict[str, Any]:
         "reminderInterval": m.reminder_interval_min,
         "flapThreshold": m.flap_threshold,
         "flapWindow": m.flap_window_s,
+        "confirmFromOtherRegion": m.confirm_other_region,
         "orgId": m.org_id,
         "createdAt": iso(m.created_at),
         "updatedAt": iso(m.updated_at),

@@ -43,6 +43,7 @@ VIGIL_MONITOR_FIELDS = {
     "reminderInterval",
     "flapThreshold",
     "flapWindow",
+    "confirmFromOtherRegion",
 }
 
 

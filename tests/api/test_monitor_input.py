@@ -158,6 +158,12 @@ HTTP_CONFIG_WIRED = importlib.util.find_spec("checks.http_config") is not None
             {"flapWindow": 59}, "flapWindow", "must be between 60 and 86400", id="flap-window-59"
         ),
         pytest.param(
+            {"confirmFromOtherRegion": "yes"},
+            "confirmFromOtherRegion",
+            "must be true or false",
+            id="confirm-not-bool",
+        ),
+        pytest.param(
             {"flapWindow": "1h"},
             "flapWindow",
             "must be a whole number between 60 and 86400",
@@ -426,11 +432,12 @@ async def test_monitor_flapping_settings_round_trip(
     response = await client.post(
         "/api/monitors",
         headers=tenant.headers,
-        json=monitor_body(flapThreshold=2, flapWindow=86400),
+        json=monitor_body(flapThreshold=2, flapWindow=86400, confirmFromOtherRegion=True),
     )
     assert response.status_code == 201, response.text
     created = response.json()["data"]
     assert (created["flapThreshold"], created["flapWindow"]) == (2, 86400)
+    assert created["confirmFromOtherRegion"] is True
 
     plain = await client.post("/api/monitors", headers=tenant.headers, json=monitor_body())
     # Unset means the defaults (alerting.flapping: more than 4 changes within 30 min).
