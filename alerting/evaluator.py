@@ -23,6 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.channels.base import AlertEvent, EventType
+from alerting.confirmation import agreeing, asks_confirmation, request_recheck
+from alerting.flapping import note_change
 from alerting.outbox import channels_for, enqueue
 from alerting.redact import mask_url
 from alerting.ssl_expiry import check_expiry, takes_part
@@ -30,7 +32,7 @@ from store.base import new_id
 from store.clock import Clock, SystemClock
 from store.maintenance import in_maintenance
 from store.models import CheckResult, Incident, Monitor, MonitorSchedule
-from store.results import RecordedResult, is_failure
+from store.results import RecordedResult, is_failure, is_suspect_failure
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ def may_change_state(item: RecordedResult) -> bool:
     threshold changes nothing, unless the check reports certificate expiry. This
     keeps the steady state (almost every result) from loading any monitor.
     """
+    if is_suspect_failure(item):
+        return False  # from a worker whose canary failed: it opens nothing
     if is_failure(item.result.status) or item.consecutive_successes <= MAX_THRESHOLD:
         return True
     spec = item.monitor
@@ -217,8 +221,16 @@ class Evaluator:
         failing = failing_regions(monitor, states, incident)
         down = len(failing) >= monitor.region_quorum
         now = self.clock.now()
+        streaks = {s.region: s.failures for s in states}
+        if incident is None and down and asks_confirmation(monitor):
+            backing = agreeing(failing, streaks)
+            if not backing:
+                # Only a new failure asks again: the other regions' UP answers must not.
+                if any(is_failure(i.result.status) and i.region in failing for i in batch):
+                    await request_recheck(session, monitor, failing, now=now)
+                return
+            failing = sorted({*failing, *backing})
         if incident is None and down:
-            streaks = {s.region: s.failures for s in states}
             await self._open(session, monitor, batch, {r: streaks[r] for r in failing}, now=now)
         elif incident is not None and not down:
             await self._resolve(session, monitor, batch, incident, now=now)
@@ -240,6 +252,7 @@ class Evaluator:
         starts = [await self._streak_start(session, monitor, r, n) for r, n in failing.items()]
         started = min(starts or [now])
         quiet = await in_maintenance(session, org_id=monitor.org_id, monitor_id=monitor.id, now=now)
+        page = await note_change(session, monitor, now=now)
         incident = Incident(
             id=new_id("inc"),
             org_id=monitor.org_id,
@@ -249,7 +262,8 @@ class Evaluator:
             regions=sorted(failing),
             is_active=True,
             in_maintenance=quiet,
-            down_alerted_at=None if quiet else now,
+            flapping=not page,
+            down_alerted_at=None if quiet or not page else now,
         )
         session.add(incident)
         await session.flush()
@@ -260,7 +274,7 @@ class Evaluator:
             incident.cause,
             extra={"incidentId": incident.id, "monitorId": monitor.id},
         )
-        if not quiet:
+        if incident.down_alerted_at is not None:
             event = down_event(monitor, incident, now=now)
             channels = await channels_for(session, monitor)
             await enqueue(session, event, org_id=monitor.org_id, channel_ids=channels, now=now)
@@ -284,7 +298,8 @@ class Evaluator:
             monitor.id,
             extra={"incidentId": incident.id, "monitorId": monitor.id},
         )
-        # Only those who were told it is down hear that it is up again.
+        await note_change(session, monitor, now=now)
+        # Only those who were told it is down hear that it is up again (flapping or not).
         if incident.down_alerted_at is not None:
             event = incident_event(monitor, incident, "monitor.up", now=now)
             channels = await channels_for(session, monitor)

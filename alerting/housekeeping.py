@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.evaluator import down_event
+from alerting.flapping import release_stable
 from alerting.outbox import channels_for, enqueue
 from store.clock import SystemClock
 from store.db import Store
@@ -27,6 +28,8 @@ async def release_maintenance_alerts(session: AsyncSession, *, now: datetime) ->
         .where(
             Incident.is_active.is_(True),
             Incident.down_alerted_at.is_(None),
+            # Not paged because the monitor flaps: the stable alert settles those.
+            Incident.flapping.is_(False),
             Monitor.is_active.is_(True),
         )
         .with_for_update(of=Incident, skip_locked=True)
@@ -99,6 +102,8 @@ async def run_alert_duties(store: Store, *, now: datetime | None = None) -> tupl
         released = await release_maintenance_alerts(session, now=now)
     async with store.transaction() as session:
         reminded = await send_reminders(session, now=now)
+    async with store.transaction() as session:
+        await release_stable(session, now=now)
     async with store.transaction() as session:
         await purge_expired(session, now=now)
     return released, reminded

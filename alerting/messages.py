@@ -20,6 +20,9 @@ _LABELS: dict[EventType, str] = {
     "heartbeat.missed": "HEARTBEAT MISSED",
     "channel.failing": "CHANNEL FAILING",
     "ai.budget_exceeded": "AI BUDGET",
+    "monitor.flapping": "FLAPPING",
+    "monitor.stable": "STABLE",
+    "worker.unhealthy": "PROBE UNHEALTHY",
     "test": "TEST",
 }
 
@@ -70,6 +73,13 @@ def headline(event: AlertEvent) -> str:
         level, period = event.details.get("level"), event.details.get("period")
         what = "has EXCEEDED" if level == 100 else f"is at {level} % of"
         return f"{name} {what} its {period} AI budget."
+    if event.type == "monitor.flapping":
+        return f"{name} is FLAPPING: its state keeps changing."
+    if event.type == "worker.unhealthy":
+        return f"{name} cannot reach its canary targets: its own network looks broken."
+    if event.type == "monitor.stable":
+        state = event.details.get("state", "")
+        return f"{name} is STABLE again" + (f", and {state}." if state else ".")
     return f"TEST alert from Vigil for {name}: this channel works."
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from alerting import flapping
 from alerting.evaluator import MAX_THRESHOLD
 from api.errors import FieldIssue
 from store.plans import MAX_INTERVAL_S, limits_for
@@ -41,6 +42,9 @@ COLUMNS = {
     "retryInterval": "retry_interval_s",
     "alertChannels": "alert_channels",
     "reminderInterval": "reminder_interval_min",
+    "flapThreshold": "flap_threshold",
+    "flapWindow": "flap_window_s",
+    "confirmFromOtherRegion": "confirm_other_region",
 }
 # Whole-number fields: JSON clients may send 60.0 for 60 (JavaScript has one number type).
 WHOLE_NUMBER_FIELDS = frozenset(
@@ -252,6 +256,12 @@ def validate(
         _range(issues, "retryInterval", given["retryInterval"], 10, MAX_INTERVAL_S)
     if given.get("reminderInterval") is not None:
         _range(issues, "reminderInterval", given["reminderInterval"], 1, 10080)
+    if given.get("flapThreshold") is not None:
+        _range(issues, "flapThreshold", given["flapThreshold"], 2, flapping.MAX_THRESHOLD)
+    if given.get("flapWindow") is not None:
+        _range(issues, "flapWindow", given["flapWindow"], 60, flapping.MAX_WINDOW_S)
+    if "confirmFromOtherRegion" in given and not isinstance(given["confirmFromOtherRegion"], bool):
+        issues.append(("confirmFromOtherRegion", "must be true or false"))
     if given.get("alertChannels") is not None:
         chans = given["alertChannels"]
         if not isinstance(chans, list) or not all(isinstance(c, str) for c in chans):

@@ -61,6 +61,9 @@ def monitor_json(
         "retryInterval": m.retry_interval_s,
         "alertChannels": m.alert_channels,
         "reminderInterval": m.reminder_interval_min,
+        "flapThreshold": m.flap_threshold,
+        "flapWindow": m.flap_window_s,
+        "confirmFromOtherRegion": m.confirm_other_region,
         "orgId": m.org_id,
         "createdAt": iso(m.created_at),
         "updatedAt": iso(m.updated_at),
@@ -150,6 +153,7 @@ def incident_json(i: Incident, m: Monitor | None = None) -> dict[str, Any]:
         "isActive": i.is_active,
         "regions": list(i.regions),
         "inMaintenance": i.in_maintenance,
+        "flapping": i.flapping,
     }
     if m is not None:
         data["monitorName"] = m.name

@@ -17,6 +17,7 @@ CERT_HAS_EXPIRED = 10
 SELF_SIGNED_LEAF = 18
 UNKNOWN_ISSUER = frozenset({2, 19, 20, 21})
 HOSTNAME_MISMATCH = frozenset({62, 64})
+_DER = 2  # _ssl.ENCODING_DER, what _ssl.Certificate.public_bytes takes
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class Certificate:
     self_signed: bool
 
     def days_remaining(self, now: datetime) -> int:
-        """Whole days until expiry; negative once expired."""
-        return math.floor((self.not_after - now).total_seconds() / 86400)
+        """Whole days until expiry; once expired, minus the whole days since (as ``expired``)."""
+        return math.trunc((self.not_after - now).total_seconds() / 86400)
 
     def details(self, now: datetime) -> dict[str, Any]:
         return {
@@ -101,8 +102,26 @@ def not_yet_valid(cert: Certificate, now: datetime) -> str:
     return f"TLS: certificate is not valid until {when(cert.not_before)} (in {days_text(ahead)})"
 
 
+def sent_chain(ssl_object: Any) -> list[bytes]:
+    """The certificates (DER) the server sent, its own first; empty if unknown."""
+    # Public from Python 3.13; 3.10-3.12 have it on the underlying _ssl object.
+    getter = getattr(ssl_object, "get_unverified_chain", None) or getattr(
+        getattr(ssl_object, "_sslobj", None), "get_unverified_chain", None
+    )
+    if getter is None:
+        return []
+    chain = getter() or []
+    return [c if isinstance(c, bytes) else c.public_bytes(_DER) for c in chain]
+
+
 def verify_failure(
-    code: int, message: str, cert: Certificate | None, *, host: str, now: datetime
+    code: int,
+    message: str,
+    cert: Certificate | None,
+    *,
+    host: str,
+    now: datetime,
+    chain_length: int = 0,
 ) -> str:
     """What a failed verification means for a person, naming the certificate's own facts."""
     if cert is None:
@@ -115,6 +134,14 @@ def verify_failure(
         return f"TLS: certificate is for {', '.join(cert.names) or cert.subject}, not {host}"
     if code == SELF_SIGNED_LEAF or (code in UNKNOWN_ISSUER and cert.self_signed):
         return f"TLS: certificate is self-signed and not trusted ({short_name(cert.subject)})"
+    if code in UNKNOWN_ISSUER and chain_length == 1:
+        # From the leaf alone a missing intermediate and a private CA look the same.
+        issuer = short_name(cert.issuer)
+        return (
+            f"TLS: the server sent only its own certificate, and its issuer {issuer!r} "
+            f"is missing and not trusted: serve the full chain (certificate, then the "
+            f"intermediate {issuer!r}), or trust {issuer!r} if it is a private CA"
+        )
     if code in UNKNOWN_ISSUER:
         return f"TLS: certificate is signed by an unknown authority ({short_name(cert.issuer)})"
     return f"TLS: certificate verification failed ({message})"

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import dns.asyncquery
 import dns.exception
 import dns.message
 import dns.name
@@ -28,6 +27,7 @@ import dns.resolver
 import dns.reversename
 
 from checks.base import CheckContext, CheckResult, MonitorSpec, Timings
+from checks.dns_transport import NameserverRefusedError, exchange
 from checks.target import HostPort, TargetError, is_ip, parse_host_port
 from checks.target_policy import TargetPolicy
 
@@ -126,6 +126,10 @@ async def run(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
 
 def _problem(answer: Answer, name: str, config: Mapping[str, Any]) -> str | None:
     ns = answer.nameserver
+    target = answer.canonical_name.rstrip(".")
+    aliased = bool(target) and target.lower() != name.lower()
+    if answer.rcode == "NXDOMAIN" and aliased:
+        return f"DNS: {name} is a CNAME to {target}, which does not exist (NXDOMAIN)"
     if answer.rcode == "NXDOMAIN":
         return f"DNS: NXDOMAIN for {name}"
     if answer.rcode == "SERVFAIL":
@@ -134,6 +138,8 @@ def _problem(answer: Answer, name: str, config: Mapping[str, Any]) -> str | None
         return f"DNS: REFUSED by {ns} for {name}"
     if answer.rcode != "NOERROR":
         return f"DNS: {answer.rcode} from {ns} for {name}"
+    if not answer.values and aliased:
+        return f"DNS: {name} is a CNAME to {target}, which has no {answer.rdtype} records"
     if not answer.values:
         return f"DNS: no {answer.rdtype} records for {name}"
     expected = config.get("expectedValues")
@@ -253,11 +259,12 @@ async def lookup(
             continue
         try:
             async with ctx.dns_limit:
-                reply, over_tcp = await dns.asyncquery.udp_with_fallback(
-                    query, server.host, timeout=budget, port=server.port
-                )
+                reply, over_tcp = await exchange(query, server, timeout_s=budget)
         except dns.exception.Timeout:
             timed_out.append(str(server))
+            continue
+        except NameserverRefusedError:
+            failures.append(f"{server} (refused: nothing listens on that port)")
             continue
         except (OSError, dns.exception.DNSException) as exc:
             failures.append(f"{server} ({exc or type(exc).__name__})")
@@ -288,7 +295,8 @@ def _reduce(
     values: list[str] = []
     ttl: int | None = None
     canonical = reply.question[0].name.to_text() if reply.question else ""
-    if rcode == "NOERROR" and isinstance(reply, dns.message.QueryMessage):
+    # NXDOMAIN too: its chain names the missing CNAME target (RFC 6604).
+    if rcode in ("NOERROR", "NXDOMAIN") and isinstance(reply, dns.message.QueryMessage):
         try:
             chain = reply.resolve_chaining()
         except dns.exception.DNSException:

@@ -29,9 +29,11 @@ from cryptography import x509
 from httpx._transports.default import map_httpcore_exceptions  # the mapping httpx applies
 
 from checks.base import CheckContext, Timings
-from checks.neterrors import connect_failure
+from checks.neterrors import causes, connect_failure
 from checks.network import AsyncioBackend
 from checks.resolve import Resolved, ResolveError, resolve
+from checks.ssl import explain
+from checks.target import HostPort
 from checks.target_policy import TargetPolicy
 from checks.timefmt import seconds_text
 
@@ -220,6 +222,9 @@ async def exchange(
         raise ExchangeError(_timeout_message(tracer.phase, timeout_s), resolved=resolved) from None
     except httpx.HTTPError as exc:
         message = _transport_message(exc, tracer.phase, host=host)
+        verify_error = _verify_error(exc) if tracer.phase == "tls" else None
+        if verify_error is not None:
+            message = await _explained(verify_error, request.url, resolved, ctx, deadline)
         raise ExchangeError(message, resolved=resolved) from None
     result.started_at = started
     result.timings = _timings(started, dns_done, tracer, resolved=resolved, end=result.finished_at)
@@ -343,6 +348,27 @@ def _timeout_message(phase: str, timeout_s: float) -> str:
         "first_byte": f"Timeout after {after} while waiting for the first byte",
         "body": f"Timeout after {after} while downloading the body",
     }[phase]
+
+
+def _verify_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    for cause in causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause
+    return None
+
+
+async def _explained(
+    error: ssl.SSLCertVerificationError,
+    url: httpx.URL,
+    resolved: Resolved,
+    ctx: CheckContext,
+    deadline: float,
+) -> str:
+    """Name the certificate's dates and issuer as the SSL check does (one more handshake)."""
+    loop = asyncio.get_running_loop()
+    loop_deadline = loop.time() + max(deadline - time.monotonic(), 0)
+    address = HostPort(resolved.address, url.port or 443)
+    return await explain(error, address, url.host, ctx, loop_deadline, {})
 
 
 def _transport_message(exc: httpx.HTTPError, phase: str, *, host: str) -> str:

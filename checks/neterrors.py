@@ -44,11 +44,38 @@ def connect_failure(exc: BaseException, *, host: str) -> str | None:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return certificate_failure(cause, host=host)
         if isinstance(cause, ssl.SSLError):
-            return f"TLS: handshake failed ({cause.reason or cause.strerror or cause})"
+            reason = tls_reason(cause.reason)
+            return reason or f"TLS: handshake failed ({cause.reason or cause.strerror or cause})"
         if isinstance(cause, OSError) and cause.errno in _ERRNO_MESSAGES:
             return _ERRNO_MESSAGES[cause.errno]
         if isinstance(cause, OSError) and cause.errno is not None:
             return f"Connection failed: {cause.strerror or cause}"
+    return None
+
+
+# OpenSSL reasons for a server that speaks only TLS 1.0/1.1 (its alert, or no common version).
+_OLD_PROTOCOL = frozenset(
+    {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE"}
+)
+# ... and for bytes that are not a TLS record at all, as a plain HTTP reply is.
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG"})
+
+OLD_PROTOCOL_MESSAGE = (
+    "TLS: the server offers only TLS 1.0/1.1, and TLS 1.2 or newer is required: "
+    "enable TLS 1.2 and 1.3 on the server"
+)
+NOT_TLS_MESSAGE = (
+    "TLS: the server answered without TLS (it looks like plain HTTP on this port): "
+    "use http:// or the port that serves TLS"
+)
+
+
+def tls_reason(reason: str | None) -> str | None:
+    """What an OpenSSL handshake failure reason means for a person, when we know."""
+    if reason in _OLD_PROTOCOL:
+        return OLD_PROTOCOL_MESSAGE
+    if reason in _NOT_TLS:
+        return NOT_TLS_MESSAGE
     return None
 
 

@@ -2,9 +2,11 @@
 
 ``monitor.url`` is a host name or IP. ``monitor.config``: ``count`` (default 3),
 ``packetInterval`` (seconds, default 0.2), ``maxLossPercent`` and ``maxAvgRttMs``
-(DEGRADED above them). Each packet waits only its share of the monitor's timeout,
-so lost packets cannot push the check past it. Unprivileged ICMP sockets are tried
-first (allowed by the net.ipv4.ping_group_range sysctl), then raw sockets.
+(DEGRADED above them). Requests leave on a fixed schedule whatever happens to
+the replies (checks/echo.py), and the waits fit in the monitor's timeout, so lost
+packets cannot push the check past it. Timings: ``dns`` for the lookup, ``ttfb``
+for the average round trip, ``total`` their sum. Unprivileged ICMP sockets are
+tried first (allowed by the net.ipv4.ping_group_range sysctl), then raw sockets.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import icmplib
 
 from checks.base import CheckContext, CheckResult, MonitorSpec, Status, Timings
+from checks.echo import echo
 from checks.resolve import ResolveError, resolve
 from checks.target import TargetError, parse_host_port
 
@@ -103,7 +106,8 @@ async def run(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
         return CheckResult("DOWN", error=exc.message, checked_at=now)
     slack = min(monitor.timeout_s * SLACK_FRACTION, MAX_SLACK_S)
     remaining = monitor.timeout_s - slack - (resolved.dns_ms or 0.0) / 1000
-    wait = (remaining - (count - 1) * interval) / count
+    # Requests leave on a fixed schedule, so the last one may wait for what is left.
+    wait = remaining - (count - 1) * interval
     if wait < MIN_WAIT_S:
         return CheckResult(
             "DOWN",
@@ -120,11 +124,11 @@ async def run(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
     except icmplib.ICMPLibError as exc:
         return CheckResult("DOWN", error=f"PING: cannot ping {host}: {exc}", checked_at=now)
     status, error = evaluate(stats, monitor.config, host=host)
-    avg = stats.avg_ms
+    timings = _timings(resolved.dns_ms, stats.avg_ms)
     return CheckResult(
         status,
-        response_time_ms=round(avg) if avg is not None else None,
-        timings=Timings(dns=resolved.dns_ms, total=avg),
+        response_time_ms=round(timings.total) if timings.total is not None else None,
+        timings=timings,
         error=error,
         details=_details(stats, address=resolved.address, privileged=privileged),
         checked_at=now,
@@ -137,14 +141,14 @@ async def _ping(
     """Echo ``count`` times; unprivileged first, raw sockets if the kernel refuses that."""
     for privileged in (False, True):
         try:
-            host = await icmplib.async_ping(
-                address, count=count, interval=interval, timeout=wait, privileged=privileged
+            sent, rtts = await echo(
+                address, count=count, interval=interval, wait=wait, privileged=privileged
             )
         except icmplib.SocketPermissionError:
             if privileged:
                 raise
             continue
-        return PingStats(host.packets_sent, host.packets_received, tuple(host.rtts)), privileged
+        return PingStats(sent, len(rtts), rtts), privileged
     raise AssertionError("unreachable")
 
 
@@ -170,6 +174,18 @@ def evaluate(
     if problems:
         return "DEGRADED", "PING: " + "; ".join(problems)
     return "UP", None
+
+
+def _timings(dns_ms: float | None, avg_ms: float | None) -> Timings:
+    """The lookup, then the average round trip as the time to the reply's first byte.
+
+    Rounded to the µs like the other types, and total is their sum (no reply: no total).
+    """
+    dns = round(dns_ms, 3) if dns_ms is not None else None
+    if avg_ms is None:
+        return Timings(dns=dns)
+    rtt = round(avg_ms, 3)
+    return Timings(dns=dns, ttfb=rtt, total=round((dns or 0.0) + rtt, 3))
 
 
 def _packets(n: int) -> str:

@@ -10,6 +10,7 @@ so the error can name its dates, names and issuer.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from typing import Any
 
 from checks import certificate
 from checks.base import CheckContext, CheckResult, MonitorSpec, Status, Timings
+from checks.neterrors import OLD_PROTOCOL_MESSAGE, tls_reason
 from checks.resolve import ResolveError, resolve
 from checks.target import HostPort, TargetError, parse_host_port
 
@@ -47,6 +49,18 @@ class _Session:
     cipher: str | None
     tcp_ms: float
     tls_ms: float
+    chain_length: int  # certificates the server sent, its own included
+
+
+@functools.cache
+def _legacy_context() -> ssl.SSLContext:
+    """Accepts TLS 1.0/1.1 and old ciphers, without verifying: only to read the certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
 
 
 class _HandshakeError(Exception):
@@ -99,7 +113,9 @@ async def run(monitor: MonitorSpec, ctx: CheckContext) -> CheckResult:
             checked_at=now,
         )
         if isinstance(exc.cause, ssl.SSLCertVerificationError):
-            result.error = await _explain(exc.cause, address, server_name, ctx, deadline, details)
+            result.error = await explain(exc.cause, address, server_name, ctx, deadline, details)
+        elif exc.message == OLD_PROTOCOL_MESSAGE:
+            result.error = await _old_protocol(address, server_name, ctx, deadline, details)
         return result
     total = _ms_since(started)
     cert = certificate.parse(session.der)
@@ -138,7 +154,7 @@ def _expiry_problem(
     return None
 
 
-async def _explain(
+async def explain(
     error: ssl.SSLCertVerificationError,
     address: HostPort,
     server_name: str,
@@ -146,20 +162,50 @@ async def _explain(
     deadline: float,
     details: dict[str, Any],
 ) -> str:
-    """The verification failure in the certificate's own terms, fetched without verifying."""
+    """The verification failure in the certificate's own terms, fetched without verifying.
+
+    ``deadline`` is on the running loop's clock; ``details`` gets the certificate's facts.
+    """
     now = ctx.clock.now()
     cert = None
+    chain_length = 0
     try:
         session = await _handshake(address, server_name, ctx.ssl_noverify, deadline=deadline)
     except _HandshakeError:
         pass
     else:
         cert = certificate.parse(session.der)
+        chain_length = session.chain_length
         details.update(_session_details(session), **cert.details(now))
     details["verified"] = False
     details["verifyError"] = error.verify_message
     return certificate.verify_failure(
-        error.verify_code, error.verify_message, cert, host=server_name, now=now
+        error.verify_code,
+        error.verify_message,
+        cert,
+        host=server_name,
+        now=now,
+        chain_length=chain_length,
+    )
+
+
+async def _old_protocol(
+    address: HostPort,
+    server_name: str,
+    ctx: CheckContext,
+    deadline: float,
+    details: dict[str, Any],
+) -> str:
+    """Shake hands the old way to name the version and still report the certificate."""
+    try:
+        session = await _handshake(address, server_name, _legacy_context(), deadline=deadline)
+    except _HandshakeError:
+        return OLD_PROTOCOL_MESSAGE
+    cert = certificate.parse(session.der)
+    details.update(_session_details(session), verified=False, **cert.details(ctx.clock.now()))
+    return (
+        f"TLS: the server offers only {session.protocol}, and TLS 1.2 or newer is required: "
+        "enable TLS 1.2 and 1.3 on the server"
     )
 
 
@@ -202,10 +248,9 @@ async def _handshake(
         ) from None
     except (ssl.SSLError, OSError, EOFError) as exc:
         transport.close()
-        reason = _handshake_reason(exc)
-        raise _HandshakeError(
-            f"TLS: handshake with {address} failed ({reason})", cause=exc, tcp_ms=tcp_ms
-        ) from None
+        known = tls_reason(exc.reason) if isinstance(exc, ssl.SSLError) else None
+        message = known or f"TLS: handshake with {address} failed ({_handshake_reason(exc)})"
+        raise _HandshakeError(message, cause=exc, tcp_ms=tcp_ms) from None
     tls_ms = _ms_since(started)
     if tls is None:  # the transport closed as the handshake finished
         transport.close()
@@ -214,10 +259,12 @@ async def _handshake(
     der = ssl_object.getpeercert(binary_form=True)
     cipher = ssl_object.cipher()
     protocol_name = ssl_object.version()
+    chain_length = len(certificate.sent_chain(ssl_object))
     tls.close()
     if not der:
         raise _HandshakeError(f"TLS: {address} sent no certificate", tcp_ms=tcp_ms)
-    return _Session(der, protocol_name, cipher[0] if cipher else None, tcp_ms, tls_ms)
+    cipher_name = cipher[0] if cipher else None
+    return _Session(der, protocol_name, cipher_name, tcp_ms, tls_ms, chain_length)
 
 
 def _handshake_reason(exc: BaseException) -> str:

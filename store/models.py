@@ -111,6 +111,13 @@ class Monitor(Base):
     alert_channels: Mapped[list[str] | None] = mapped_column(JSONList, nullable=True)
     reminder_interval_min: Mapped[int | None] = mapped_column(Integer)
     heartbeat_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Flapping: more than flap_threshold state changes within flap_window_s (None: defaults).
+    flap_threshold: Mapped[int | None] = mapped_column(Integer)
+    flap_window_s: Mapped[int | None] = mapped_column(Integer)
+    # Before opening an incident, re-check from another region and open only if it agrees.
+    confirm_other_region: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -192,6 +199,8 @@ class Incident(Base):
     in_maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
     # When the DOWN alert was queued; None while withheld by a maintenance window.
     down_alerted_at: Mapped[datetime | None]
+    # Opened while the monitor was flapping: its state changes were recorded, not paged.
+    flapping: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     last_reminder_at: Mapped[datetime | None]
 
 
@@ -258,6 +267,11 @@ class Worker(Base):
     version: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+    # The worker's canary of its own connectivity; unhealthy workers' failures do not count.
+    healthy: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    canary_error: Mapped[str | None] = mapped_column(Text)
+    unhealthy_since: Mapped[datetime | None]
+    unhealthy_alerted_at: Mapped[datetime | None]
 
 
 class AlertOutbox(Base):
@@ -349,6 +363,7 @@ class Artifact(Base):
 
 from store.ai_models import *  # noqa: E402,F403
 from store.channel_health import ChannelHealth  # noqa: E402,F401
+from store.flap_models import MonitorFlapState  # noqa: E402,F401
 from store.org_origins import OrganizationOrigin  # noqa: E402, F401
 from store.rollup_models import DailyRollup, HourlyRollup  # noqa: E402,F401
 from store.status_page_models import *  # noqa: E402,F403

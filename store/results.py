@@ -69,6 +69,15 @@ def is_failure(status: str) -> bool:
     return status == "DOWN"
 
 
+# In a result's details: the worker's canary failed, so a failure says nothing of the target.
+PROBE_UNHEALTHY = "probeUnhealthy"
+
+
+def is_suspect_failure(item: RecordedResult) -> bool:
+    """A failure from a worker whose own connectivity check failed: kept, not counted."""
+    return is_failure(item.result.status) and PROBE_UNHEALTHY in item.result.details
+
+
 def without_nul(value: Any) -> Any:
     """``value`` with NUL characters replaced: PostgreSQL refuses them in text and JSON.
 
@@ -196,7 +205,9 @@ async def record_results(
     for item in kept:
         key = (item.monitor.id, item.region)
         failures, successes, previous = streaks.get(key, (0, 0, None))
-        if is_failure(item.result.status):
+        if is_suspect_failure(item):
+            pass  # the streaks stay as they were: this failure is no evidence either way
+        elif is_failure(item.result.status):
             failures, successes = failures + 1, 0
         else:
             failures, successes = 0, successes + 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.clock import utc
@@ -27,6 +27,7 @@ class RegionLiveness:
     region: str
     worker_count: int
     last_seen_at: datetime
+    healthy_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class WorkerInfo:
     version: str
     started_at: datetime
     last_seen_at: datetime
+    healthy: bool = True
+    canary_error: str | None = None
+    unhealthy_since: datetime | None = None
 
 
 async def register_worker(
@@ -90,14 +94,18 @@ def _cutoff(now: datetime) -> datetime:
 
 async def live_regions(session: AsyncSession, *, now: datetime) -> list[RegionLiveness]:
     """Regions with at least one live worker: how many, and when one was last seen."""
+    healthy = func.sum(case((Worker.healthy.is_(True), 1), else_=0))
     rows = await session.execute(
-        select(Worker.region, func.count(), func.max(Worker.last_seen_at))
+        select(Worker.region, func.count(), func.max(Worker.last_seen_at), healthy)
         .where(Worker.last_seen_at >= _cutoff(now))
         .group_by(Worker.region)
         .order_by(Worker.region)
     )
     # func.max bypasses the column type on SQLite, so parse what comes back.
-    return [RegionLiveness(region, int(count), _as_datetime(seen)) for region, count, seen in rows]
+    return [
+        RegionLiveness(region, int(count), _as_datetime(seen), int(well or 0))
+        for region, count, seen, well in rows
+    ]
 
 
 async def live_workers(session: AsyncSession, *, now: datetime) -> list[WorkerInfo]:
@@ -108,9 +116,58 @@ async def live_workers(session: AsyncSession, *, now: datetime) -> list[WorkerIn
         .order_by(Worker.region, Worker.started_at)
     )
     return [
-        WorkerInfo(w.id, w.region, w.host, w.pid, w.version, w.started_at, w.last_seen_at)
+        WorkerInfo(
+            w.id,
+            w.region,
+            w.host,
+            w.pid,
+            w.version,
+            w.started_at,
+            w.last_seen_at,
+            w.healthy,
+            w.canary_error,
+            w.unhealthy_since,
+        )
         for w in rows
     ]
+
+
+async def set_worker_health(
+    session: AsyncSession, worker_id: str, *, error: str | None, now: datetime
+) -> bool:
+    """Store the worker's canary outcome (``error`` None: healthy).
+
+    True exactly once per sickness: when it is unhealthy and no alert went out yet,
+    which this call then records as sent (the caller queues it in this transaction).
+    """
+    row = await session.get(Worker, worker_id, with_for_update=True)
+    if row is None:
+        return False
+    if error is None:
+        row.healthy, row.canary_error = True, None
+        row.unhealthy_since = row.unhealthy_alerted_at = None
+        return False
+    row.healthy, row.canary_error = False, error
+    row.unhealthy_since = row.unhealthy_since or now
+    if row.unhealthy_alerted_at is not None:
+        return False
+    row.unhealthy_alerted_at = now
+    return True
+
+
+async def has_healthy_peer(
+    session: AsyncSession, worker_id: str, *, region: str, now: datetime
+) -> bool:
+    """Whether another live, healthy worker serves ``region`` (it can take the claims)."""
+    found = await session.scalar(
+        select(func.count()).where(
+            Worker.region == region,
+            Worker.id != worker_id,
+            Worker.healthy.is_(True),
+            Worker.last_seen_at >= _cutoff(now),
+        )
+    )
+    return bool(found)
 
 
 def _as_datetime(value: object) -> datetime:

@@ -16,6 +16,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from importlib import metadata
 
@@ -23,23 +24,29 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.evaluator import Evaluator
+from alerting.operator import alert_sick_worker
+from checks.base import CheckContext
+from checks.target import HostPort
 from store.artifacts import saver_for
 from store.clock import Clock, SystemClock
 from store.config import Settings
 from store.db import Store
 from store.logcontext import bind_ids
 from store.outage import OutageLog
-from store.results import OnBatch, RecordedResult
+from store.results import PROBE_UNHEALTHY, OnBatch, RecordedResult
 from store.workers_registry import (
     HEARTBEAT_EVERY_S,
     STALE_AFTER_S,
+    has_healthy_peer,
     prune_stale_workers,
     register_worker,
+    set_worker_health,
     touch_worker,
     unregister_worker,
 )
 from telemetry.metrics import CHECKS_PENDING, CHECKS_RUNNING, CLAIM_BATCH, CLAIM_DURATION
 from telemetry.serve import serve_metrics
+from workers import canary
 from workers.claim import ClaimedRun, claim_due, release
 from workers.context import build_context
 from workers.logs import configure_logging
@@ -87,6 +94,8 @@ class Worker:
         clock: Clock | None = None,
         per_host: int | None = None,
         on_batch: OnBatch | None = None,
+        context: CheckContext | None = None,
+        canary_targets: Sequence[HostPort] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -95,7 +104,7 @@ class Worker:
         host = socket.gethostname()
         self.id = f"{region[:20]}/{host[:24]}/{os.getpid()}/{secrets.token_hex(3)}"
         self.runner = Runner(
-            build_context(self.clock),
+            context or build_context(self.clock),
             concurrency=concurrency,
             per_host=per_host or _per_host_limit(),
             worker_id=self.id,
@@ -113,6 +122,11 @@ class Worker:
         self._stopping = False
         self._scheduler: AsyncIOScheduler | None = None
         self._host = host
+        self.canary_targets = tuple(
+            canary.targets_for(region) if canary_targets is None else canary_targets
+        )
+        # Why the canary failed, while it does; None while this worker is healthy.
+        self.canary_error: str | None = None
 
     @property
     def pending(self) -> int:
@@ -140,11 +154,15 @@ class Worker:
         scheduler.add_job(self.claim, "interval", seconds=self.claim_every_s, **common)
         scheduler.add_job(self._heartbeat, "interval", seconds=HEARTBEAT_EVERY_S, **common)
         scheduler.add_job(self._prune, "interval", seconds=self.prune_every_s, **common)
+        if self.canary_targets:
+            scheduler.add_job(self.check_canary, "interval", seconds=canary.every_s(), **common)
         # Jobs run in a context naming this worker (several may share a process).
         context = contextvars.copy_context()
         context.run(bind_ids, workerId=self.id)
         context.run(scheduler.start)
         self._scheduler = scheduler
+        if self.canary_targets:
+            await self.check_canary()
         await self.claim()
         log.info("worker %s started for region %s", self.id, self.region)
 
@@ -152,6 +170,8 @@ class Worker:
         """Claim what falls due within the lookahead and set a timer for each run."""
         claimed = 0
         async with self._claim_lock:
+            if self.canary_error is not None and await self._peer_can_take_over():
+                return 0
             while not self._stopping and self.pending < self._max_pending:
                 now = self.clock.now()
                 limit = min(self.claim_batch, self._max_pending - self.pending)
@@ -205,6 +225,12 @@ class Worker:
     async def _execute(self, key: RunKey, run: ClaimedRun) -> None:
         try:
             item = await self.runner.run(run, on_start=lambda: self._started.add(key))
+            if self.canary_error is not None:
+                # Stored for the record, but a sick probe's failure is no evidence.
+                item.result.details[PROBE_UNHEALTHY] = {
+                    "workerId": self.id,
+                    "canaryError": self.canary_error,
+                }
             self.writer.add(item)
         finally:
             self._tasks.pop(key, None)
@@ -217,6 +243,33 @@ class Worker:
                     await self._register(session)  # pruned while this worker stalled
         except Exception as exc:
             self._outage.failed(exc)
+
+    async def check_canary(self) -> str | None:
+        """Probe this worker's own connectivity and record it; alerts once when it turns sick."""
+        error = await canary.probe(self.canary_targets)
+        if (error is None) != (self.canary_error is None):
+            log.warning("worker %s canary: %s", self.id, error or "healthy again")
+        self.canary_error = error
+        try:
+            async with self.store.transaction() as session:
+                now = self.clock.now()
+                if await set_worker_health(session, self.id, error=error, now=now) and error:
+                    await alert_sick_worker(
+                        session, worker_id=self.id, region=self.region, error=error, now=now
+                    )
+        except Exception:
+            log.warning("worker %s could not record its canary", self.id, exc_info=True)
+        return error
+
+    async def _peer_can_take_over(self) -> bool:
+        try:
+            async with self.store.transaction() as session:
+                return await has_healthy_peer(
+                    session, self.id, region=self.region, now=self.clock.now()
+                )
+        except Exception:
+            log.warning("worker %s could not look for healthy peers", self.id, exc_info=True)
+            return False
 
     async def _prune(self) -> None:
         try:

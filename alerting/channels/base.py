@@ -25,6 +25,9 @@ EventType = Literal[
     "heartbeat.missed",
     "channel.failing",
     "ai.budget_exceeded",
+    "monitor.flapping",
+    "monitor.stable",
+    "worker.unhealthy",
     "test",
     # To status page subscribers (alerting/channels/subscriber.py).
     "incident.opened",

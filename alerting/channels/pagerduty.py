@@ -21,6 +21,7 @@ _SEVERITY = {
     "heartbeat.missed": "critical",
     "monitor.degraded": "warning",
     "ssl.expiring": "warning",
+    "monitor.flapping": "warning",
     "test": "info",
 }
 _SUMMARY_LIMIT = 1024
@@ -34,6 +35,8 @@ def dedup_key(event: AlertEvent) -> str:
         return f"vigil-ssl-{event.monitor_id}"
     if event.type == "channel.failing":
         return f"vigil-channel-{event.details.get('channelId', '')}"
+    if event.type in ("monitor.flapping", "monitor.stable"):
+        return f"vigil-flap-{event.monitor_id}"
     if event.incident_id is not None:
         return f"vigil-{event.incident_id}"
     return f"vigil-monitor-{event.monitor_id}"
@@ -45,7 +48,7 @@ def render(event: AlertEvent, config: Mapping[str, Any]) -> dict[str, Any]:
         "routing_key": str(config.get("routingKey", "")).strip(),
         "dedup_key": dedup_key(event),
     }
-    if event.type == "monitor.up":
+    if event.type in ("monitor.up", "monitor.stable"):
         body["event_action"] = "resolve"
         return body
     summary = f"{messages.title(event)}: {event.cause}" if event.cause else messages.title(event)

@@ -17,7 +17,7 @@ from api.serialize import iso
 from api.unavailable import store_failed
 from store.channel_health import failing_channels
 from store.models import AlertOutbox, Incident, Monitor
-from store.workers_registry import live_regions, live_workers
+from store.workers_registry import WorkerInfo, live_regions, live_workers
 
 router = APIRouter(prefix="/api", tags=["system"])
 log = logging.getLogger("vigil.api")
@@ -32,7 +32,12 @@ async def regions(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
         found = await live_regions(session, now=clock.now())
     return {
         "data": [
-            {"region": r.region, "workerCount": r.worker_count, "lastSeenAt": iso(r.last_seen_at)}
+            {
+                "region": r.region,
+                "workerCount": r.worker_count,
+                "healthyWorkerCount": r.healthy_count,
+                "lastSeenAt": iso(r.last_seen_at),
+            }
             for r in found
         ]
     }
@@ -67,14 +72,20 @@ async def status(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
     by_region: dict[str, list[Any]] = {}
     for w in workers:
         by_region.setdefault(w.region, []).append(w)
+    sick_regions = False
     for region, members in sorted(by_region.items()):
+        healthy = sum(1 for m in members if m.healthy)
+        # A region whose every worker fails its canary checks nothing it can trust.
+        state = "operational" if healthy == len(members) else "degraded" if healthy else "down"
+        sick_regions = sick_regions or state != "operational"
         components.append(
             {
                 "name": f"workers:{region}",
-                "status": "operational",
+                "status": state,
                 "workerCount": len(members),
+                "healthyWorkerCount": healthy,
                 "lastSeenAt": iso(max(m.last_seen_at for m in members)),
-                "workers": [{"id": m.id, "version": m.version} for m in members],
+                "workers": [_worker_json(m) for m in members],
             }
         )
     lagging = oldest_due is not None and now - oldest_due > DISPATCH_LAG_LIMIT
@@ -96,8 +107,16 @@ async def status(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
             "undeliveredAlerts": int(dead_letters or 0),
         }
     )
-    overall = "degraded" if lagging or not workers or failing else "operational"
+    overall = "degraded" if lagging or not workers or failing or sick_regions else "operational"
     return {"data": {"status": overall, "components": components}}
+
+
+def _worker_json(w: WorkerInfo) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": w.id, "version": w.version, "healthy": w.healthy}
+    if not w.healthy:
+        data["canaryError"] = w.canary_error
+        data["unhealthySince"] = iso(w.unhealthy_since)
+    return data
 
 
 metrics_router = APIRouter(tags=["system"])

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from alerting.flapping import MAX_THRESHOLD
 from store.clock import FrozenClock
 from store.db import Store
 from tests.alerting.helpers import (
@@ -30,8 +31,18 @@ async def test_concurrent_regions_never_double_incidents_or_alerts(
     rng = random.Random(20261122)
     org = await make_org(store, clock)
     channels = [await make_channel(store, clock, org) for _ in range(2)]
+    # Every state change must page here: flapping detection (tests/alerting/test_flapping.py)
+    # would hold most of this random walk's alerts back.
     monitors = [
-        await make_monitor(store, clock, org, regions=REGIONS, region_quorum=q, failure_threshold=t)
+        await make_monitor(
+            store,
+            clock,
+            org,
+            regions=REGIONS,
+            region_quorum=q,
+            failure_threshold=t,
+            flap_threshold=MAX_THRESHOLD,
+        )
         for q, t in [(1, 1), (2, 2), (1, 2)]
     ]
     for _ in range(200):

@@ -42,6 +42,9 @@ VIGIL_MONITOR_FIELDS = {
     "retryInterval",
     "alertChannels",
     "reminderInterval",
+    "flapThreshold",
+    "flapWindow",
+    "confirmFromOtherRegion",
 }
 
 

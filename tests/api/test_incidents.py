@@ -24,7 +24,7 @@ REFERENCE_INCIDENT_FIELDS = {
     "cause",
     "isActive",
 }
-VIGIL_INCIDENT_FIELDS = {"regions", "inMaintenance"}
+VIGIL_INCIDENT_FIELDS = {"regions", "inMaintenance", "flapping"}
 
 
 async def _two_monitors_with_incidents(
@@ -85,6 +85,7 @@ async def test_incidents_list_answers_the_reference_fields_newest_first(
         "isActive": True,
         "regions": ["us-east-1"],
         "inMaintenance": False,
+        "flapping": False,
     }
     assert body["data"][1]["duration"] == 90
     assert body["pagination"] == {"page": 1, "limit": 50, "total": 3, "totalPages": 1}

@@ -151,6 +151,27 @@ HTTP_CONFIG_WIRED = importlib.util.find_spec("checks.http_config") is not None
         pytest.param({"isActive": "yes"}, "isActive", "must be true or false", id="is-active"),
         pytest.param({"color": "red"}, "color", "is not a monitor field", id="unknown-field"),
         pytest.param({"config": []}, "config", "must be a JSON object", id="config-not-object"),
+        pytest.param(
+            {"flapThreshold": 1}, "flapThreshold", "must be between 2 and 100", id="flap-1"
+        ),
+        pytest.param(
+            {"flapThreshold": 101}, "flapThreshold", "must be between 2 and 100", id="flap-101"
+        ),
+        pytest.param(
+            {"flapWindow": 59}, "flapWindow", "must be between 60 and 86400", id="flap-window-59"
+        ),
+        pytest.param(
+            {"confirmFromOtherRegion": "yes"},
+            "confirmFromOtherRegion",
+            "must be true or false",
+            id="confirm-not-bool",
+        ),
+        pytest.param(
+            {"flapWindow": "1h"},
+            "flapWindow",
+            "must be a whole number between 60 and 86400",
+            id="flap-window-text",
+        ),
     ],
 )
 async def test_monitor_create_rejects_invalid_field(
@@ -506,3 +527,24 @@ async def test_monitor_create_on_a_default_deployment_explains_vigil_regions(
         "has unknown region 'us-east-1'; known regions: local (an administrator"
     )
     assert default.json()["data"]["regions"] == ["local"]
+
+
+async def test_monitor_flapping_settings_round_trip(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.post(
+        "/api/monitors",
+        headers=tenant.headers,
+        json=monitor_body(flapThreshold=2, flapWindow=86400, confirmFromOtherRegion=True),
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()["data"]
+    assert (created["flapThreshold"], created["flapWindow"]) == (2, 86400)
+    assert created["confirmFromOtherRegion"] is True
+
+    plain = await client.post("/api/monitors", headers=tenant.headers, json=monitor_body())
+    # Unset means the defaults (alerting.flapping: more than 4 changes within 30 min).
+    assert (plain.json()["data"]["flapThreshold"], plain.json()["data"]["flapWindow"]) == (
+        None,
+        None,
+    )

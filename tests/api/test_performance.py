@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import httpx
 
+from api.serialize import iso
 from store.clock import FrozenClock
 from store.db import Store
 from store.models import CheckResult
-from store.workers_registry import register_worker
+from store.workers_registry import register_worker, set_worker_health
 from tests.api.conftest import Tenant
 
 
@@ -131,14 +132,38 @@ async def test_regions_and_status_are_public_and_list_live_workers(
             )
     r = await client.get("/api/regions")
     assert r.status_code == 200
-    assert [(x["region"], x["workerCount"]) for x in r.json()["data"]] == [
-        ("eu-west-1", 2),
-        ("us-east-1", 1),
+    assert [(x["region"], x["workerCount"], x["healthyWorkerCount"]) for x in r.json()["data"]] == [
+        ("eu-west-1", 2, 2),
+        ("us-east-1", 1, 1),
     ]
     status = (await client.get("/api/status")).json()["data"]
     assert status["status"] == "operational"
     names = [c["name"] for c in status["components"]]
     assert names == ["store", "workers:eu-west-1", "workers:us-east-1", "dispatcher"]
+
+    # A worker whose canary fails: its region is degraded (or down with no healthy worker).
+    async with store.transaction() as session:
+        for worker_id in ("w0", "w2"):
+            await set_worker_health(session, worker_id, error="canary: 1 of 1 ...", now=clock.now())
+    regions = (await client.get("/api/regions")).json()["data"]
+    assert [(x["region"], x["healthyWorkerCount"]) for x in regions] == [
+        ("eu-west-1", 1),
+        ("us-east-1", 0),
+    ]
+    status = (await client.get("/api/status")).json()["data"]
+    assert status["status"] == "degraded"
+    eu, us = status["components"][1:3]
+    assert (eu["status"], eu["healthyWorkerCount"], us["status"]) == ("degraded", 1, "down")
+    assert sorted(eu["workers"], key=lambda w: w["id"]) == [
+        {
+            "id": "w0",
+            "version": "0.1.0",
+            "healthy": False,
+            "canaryError": "canary: 1 of 1 ...",
+            "unhealthySince": iso(clock.now()),
+        },
+        {"id": "w1", "version": "0.1.0", "healthy": True},
+    ]
 
 
 async def test_metrics_are_prometheus_text(

@@ -136,9 +136,10 @@ async def test_run_reports_missing_record_type(dns_server: DnsServer) -> None:
 
 async def test_run_times_out_within_monitor_timeout(dns_server: DnsServer) -> None:
     dns_server.drop("api.test.")
+    ctx = context(dns_server)  # outside the timing: loading CA stores takes ~0.5 s under load
     started = time.monotonic()
 
-    result = await run(monitor("api.test", timeout_s=0.5), context(dns_server))
+    result = await run(monitor("api.test", timeout_s=0.5), ctx)
 
     elapsed = time.monotonic() - started
     assert result.status == "DOWN"
@@ -149,9 +150,10 @@ async def test_run_times_out_within_monitor_timeout(dns_server: DnsServer) -> No
 
 async def test_run_measures_delayed_answer(dns_server: DnsServer) -> None:
     dns_server.delay("api.test.", 0.3)
+    ctx = context(dns_server)
     started = time.perf_counter()
 
-    result = await run(monitor("api.test"), context(dns_server))
+    result = await run(monitor("api.test"), ctx)
 
     wall_ms = (time.perf_counter() - started) * 1000
     assert result.status == "UP"
@@ -310,3 +312,61 @@ async def test_run_queries_nameserver_over_ipv6() -> None:
 
     assert result.status == "UP", result.error
     assert result.details["nameserver"] == f"[::1]:{server.port}"
+
+
+async def test_run_retransmits_when_the_first_datagram_is_lost(dns_server: DnsServer) -> None:
+    dns_server.lose_first("api.test.", 1)
+
+    result = await run(monitor("api.test", timeout_s=2.0), context(dns_server))
+
+    assert result.status == "UP", result.error
+    assert result.details["transport"] == "udp"
+    assert dns_server.queries.count(("api.test.", "lost:A")) == 1
+    assert dns_server.queries.count(("api.test.", "A")) == 1
+    # The retry went out after one try's wait (2 s / 3), not after the whole timeout.
+    assert result.response_time_ms is not None
+    assert 600 <= result.response_time_ms < 1500
+
+
+async def test_run_fails_when_every_datagram_is_lost(dns_server: DnsServer) -> None:
+    dns_server.lose_first("api.test.", 100)
+
+    result = await run(monitor("api.test", timeout_s=0.6), context(dns_server))
+
+    assert result.status == "DOWN"
+    assert result.error == f"DNS: no answer from {dns_server.address} within 0.6 s"
+    # Three sends within the timeout, each a try's share of it.
+    assert dns_server.queries.count(("api.test.", "lost:A")) == 3
+
+
+async def test_run_reports_a_closed_nameserver_port_at_once() -> None:
+    with DnsServer(ZONE) as server:
+        closed = server.address  # nothing listens here once the server has stopped
+    ctx = CheckContext(nameservers=(closed,))
+    started = time.monotonic()
+
+    result = await run(monitor("api.test", timeout_s=5.0), ctx)
+
+    elapsed = time.monotonic() - started
+    assert result.status == "DOWN"
+    assert result.error == f"DNS: could not query {closed} (refused: nothing listens on that port)"
+    assert elapsed < 1.0  # the ICMP port unreachable, not the 5 s timeout
+
+
+async def test_run_names_the_missing_target_of_a_dangling_cname(dns_server: DnsServer) -> None:
+    dns_server.set_records("old.test.", "CNAME", ["gone.example."])
+
+    result = await run(monitor("old.test"), context(dns_server))
+
+    assert result.status == "DOWN"
+    assert result.error == (
+        "DNS: old.test is a CNAME to gone.example, which does not exist (NXDOMAIN)"
+    )
+    assert result.details["canonicalName"] == "gone.example"
+
+
+async def test_run_names_the_cname_target_without_the_record_type(dns_server: DnsServer) -> None:
+    result = await run(monitor("www.test", recordType="SRV"), context(dns_server))
+
+    assert result.status == "DOWN"
+    assert result.error == "DNS: www.test is a CNAME to api.test, which has no SRV records"

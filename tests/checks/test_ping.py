@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from checks.base import CheckContext, CheckResult, MonitorSpec
 from checks.ping import NO_ICMP_SOCKET, PingStats, evaluate, run, validate_config
 from tests.servers.dns import DnsServer
+from tests.servers.icmp import EchoRequestListener
 from tests.servers.netns import NamespaceUnavailable, NetNamespace
 
 OPEN_PING_GROUPS = {"net.ipv4.ping_group_range": "0 2147483647"}
@@ -236,3 +238,40 @@ def test_validate_config_names_each_bad_field(
     config: dict[str, Any], issues: list[tuple[str, str]]
 ) -> None:
     assert validate_config(config) == issues
+
+
+async def test_run_sends_on_a_fixed_interval_whatever_the_losses(
+    silent_loopback: NetNamespace,
+) -> None:
+    # Every request is lost; spacing is measured where the target sees the packets.
+    spec = monitor("127.0.0.1", timeout_s=2.0, count=4, packetInterval=0.2)
+    ctx = CheckContext()
+
+    async def listened() -> tuple[CheckResult, list[tuple[int, float]]]:
+        async with EchoRequestListener() as listener:
+            result = await run(spec, ctx)
+        return result, listener.arrivals
+
+    result, arrivals = await silent_loopback.run(listened)
+
+    assert result.details["packetsSent"] == 4
+    assert result.details["packetLoss"] == 100
+    assert [seq for seq, _ in arrivals] == [0, 1, 2, 3]
+    gaps = [b - a for (_, a), (_, b) in itertools.pairwise(arrivals)]
+    # The schedule is absolute: a late wakeup shortens the next gap rather than adding up.
+    # Waiting for each lost reply first would space them 0.2 s + 0.3 s apart.
+    assert 0.6 - 0.02 <= arrivals[-1][1] - arrivals[0][1] <= 0.6 + 0.15, gaps
+    assert all(gap < 0.35 for gap in gaps), gaps
+
+
+async def test_run_timings_add_up_and_are_rounded() -> None:
+    result = await run(monitor("localhost", count=2, packetInterval=0.05), CheckContext())
+
+    assert result.status == "UP", result.error
+    t = result.timings
+    assert t.dns is not None and t.ttfb is not None and t.total is not None
+    assert t.ttfb == result.details["avgRttMs"]
+    assert t.total == round(t.dns + t.ttfb, 3)
+    assert result.response_time_ms == round(t.total)
+    for phase in (t.dns, t.ttfb, t.total):
+        assert phase == round(phase, 3)

@@ -14,10 +14,18 @@ import trustme
 from cryptography import x509
 
 from checks.base import CheckContext, MonitorSpec
+from checks.neterrors import NOT_TLS_MESSAGE
 from checks.ssl import run, validate_config
 from store.clock import FrozenClock
 from tests.servers.dns import DnsServer
-from tests.servers.tls_server import TlsServer, self_signed, server_context
+from tests.servers.tcp import TcpServer
+from tests.servers.tls_server import (
+    ThreadedTlsServer,
+    TlsServer,
+    legacy_context,
+    self_signed,
+    server_context,
+)
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -141,7 +149,8 @@ async def test_run_reports_expired_certificate(ca: trustme.CA) -> None:
     assert result.status == "DOWN"
     assert result.error == f"TLS: certificate expired on {when(not_after)} (3 days ago)"
     assert result.details["verified"] is False
-    assert result.details["daysRemaining"] == -4
+    # Agrees with the message: 3 whole days since expiry (not floor(-3.04) = -4).
+    assert result.details["daysRemaining"] == -3
     assert result.details["notAfter"] == not_after.isoformat()
 
 
@@ -188,8 +197,12 @@ async def test_run_reports_unknown_authority(ca: trustme.CA) -> None:
         result = await run(monitor(f"localhost:{server.port}"), trusting(ca))
 
     assert result.status == "DOWN"
-    expected = f"TLS: certificate is signed by an unknown authority ({issuer.rfc4514_string()})"
-    assert result.error == expected
+    shown = repr(issuer.rfc4514_string())
+    assert result.error == (
+        f"TLS: the server sent only its own certificate, and its issuer {shown} is missing "
+        f"and not trusted: serve the full chain (certificate, then the intermediate {shown}), "
+        f"or trust {shown} if it is a private CA"
+    )
     assert result.details["issuer"] == issuer.rfc4514_string()
 
 
@@ -217,9 +230,10 @@ async def test_run_reports_refused_connection(ca: trustme.CA) -> None:
 
 
 async def test_run_times_out_when_server_never_answers_handshake(ca: trustme.CA) -> None:
+    ctx = trusting(ca)  # outside the timing: loading CA stores takes ~0.5 s under load
     async with TlsServer(None) as server:
         started = time.monotonic()
-        result = await run(monitor(f"127.0.0.1:{server.port}", timeout_s=0.5), trusting(ca))
+        result = await run(monitor(f"127.0.0.1:{server.port}", timeout_s=0.5), ctx)
         elapsed = time.monotonic() - started
 
     assert result.status == "DOWN"
@@ -272,3 +286,60 @@ async def test_run_matches_ip_address_in_certificate(ca: trustme.CA) -> None:
 
     assert result.status == "UP", result.error
     assert result.details["subjectAltNames"] == ["127.0.0.1"]
+
+
+# What nginx on a plain-HTTP port answers a TLS ClientHello with.
+BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+async def test_run_names_the_missing_intermediate(ca: trustme.CA) -> None:
+    intermediate = ca.create_child_ca()
+    leaf = intermediate.issue_cert("localhost")
+    leaf_pem, chain_pem = leaf.cert_chain_pems[0].bytes(), leaf.cert_chain_pems[1].bytes()
+    issuer_name = x509.load_pem_x509_certificate(leaf_pem).issuer
+    assert issuer_name == x509.load_pem_x509_certificate(chain_pem).subject
+    issuer = issuer_name.rfc4514_string()  # trustme's CAs have no CN to shorten it to
+    key = leaf.private_key_pem.bytes()
+
+    async with TlsServer(server_context(leaf_pem, key)) as server:
+        result = await run(monitor(f"localhost:{server.port}"), trusting(ca))
+    async with TlsServer(server_context(leaf_pem + chain_pem, key)) as server:
+        full_chain = await run(monitor(f"localhost:{server.port}"), trusting(ca))
+
+    assert result.status == "DOWN"
+    assert result.error == (
+        f"TLS: the server sent only its own certificate, and its issuer {issuer!r} is missing "
+        f"and not trusted: serve the full chain (certificate, then the intermediate {issuer!r}), "
+        f"or trust {issuer!r} if it is a private CA"
+    )
+    assert full_chain.status == "UP", full_chain.error
+
+
+async def test_run_says_tls_1_2_is_required_and_still_reports_dates(ca: trustme.CA) -> None:
+    not_after = NOW + timedelta(days=40)
+    leaf = ca.issue_cert("localhost", not_after=not_after)
+    pems = b"".join(pem.bytes() for pem in leaf.cert_chain_pems)
+    with ThreadedTlsServer(legacy_context(pems, leaf.private_key_pem.bytes())) as server:
+        result = await run(monitor(f"localhost:{server.port}"), trusting(ca))
+
+    assert result.status == "DOWN"
+    assert result.error == (
+        "TLS: the server offers only TLSv1.1, and TLS 1.2 or newer is required: "
+        "enable TLS 1.2 and 1.3 on the server"
+    )
+    assert result.details["protocol"] == "TLSv1.1"
+    assert result.details["notAfter"] == not_after.isoformat()
+    assert result.details["daysRemaining"] == 40
+    assert result.details["verified"] is False
+
+
+async def test_run_says_a_plain_http_port_is_not_tls(ca: trustme.CA) -> None:
+    async with TcpServer(banner=BAD_REQUEST) as server:
+        result = await run(monitor(f"127.0.0.1:{server.port}"), trusting(ca))
+
+    assert result.status == "DOWN"
+    assert result.error == NOT_TLS_MESSAGE
+    assert result.error == (
+        "TLS: the server answered without TLS (it looks like plain HTTP on this port): "
+        "use http:// or the port that serves TLS"
+    )

@@ -12,6 +12,7 @@ async tests (on any loop) use it the same way::
         dns_server.delay("api.test.", 0.3)            # answer after 0.3 s
         dns_server.rcode("bad.test.", "SERVFAIL")     # answer with this rcode
         dns_server.drop("gone.test.")                 # never answer: client times out
+        dns_server.lose_first("flaky.test.", 1)       # ignore the first UDP datagram
         ... resolve against dns_server.address ("127.0.0.1:<port>") ...
         assert ("api.test.", "A") in dns_server.queries
 
@@ -23,11 +24,11 @@ added. Answers:
 - a name not in the zone: NXDOMAIN;
 - a name without the asked type: NOERROR with an empty answer (NODATA);
 - a name with a CNAME asked for another type: the CNAME, then the target's records
-  when the target is in the zone (as an authoritative server would);
+  when the target is in the zone, else NXDOMAIN with the CNAME (as bind answers);
 - a UDP answer larger than the client's limit (512 bytes, or its EDNS size) is sent
   truncated (TC bit) so the client retries over TCP.
 
-``delay``/``rcode``/``drop`` and ``set_records`` may be called while the server runs;
+``delay``/``rcode``/``drop``/``lose_first`` and ``set_records`` may be called while the server runs;
 a delayed answer does not hold up answers to other queries.
 """
 
@@ -76,6 +77,7 @@ class DnsServer:
         self._delays: dict[str, float] = {}
         self._rcodes: dict[str, dns.rcode.Rcode] = {}
         self._dropped: set[str] = set()
+        self._to_lose: dict[str, int] = {}
         self._port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -104,6 +106,10 @@ class DnsServer:
     def drop(self, name: str) -> None:
         """Never answer queries for ``name``, so the client times out."""
         self._dropped.add(_key(name))
+
+    def lose_first(self, name: str, count: int = 1) -> None:
+        """Ignore the next ``count`` UDP queries for ``name``, as a lossy path would."""
+        self._to_lose[_key(name)] = count
 
     # -- addresses -------------------------------------------------------------
 
@@ -241,6 +247,20 @@ class DnsServer:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
+    def _lost(self, wire: bytes) -> bool:
+        """Whether this UDP datagram is one ``lose_first`` asked to ignore."""
+        try:
+            question = dns.message.from_wire(wire).question
+        except dns.exception.DNSException:
+            return False
+        name = question[0].name.to_text().lower() if question else ""
+        left = self._to_lose.get(name, 0)
+        if left <= 0:
+            return False
+        self._to_lose[name] = left - 1
+        self.queries.append((name, "lost:" + dns.rdatatype.to_text(question[0].rdtype)))
+        return True
+
     async def _answer(self, wire: bytes, *, max_size: int | None) -> bytes | None:
         """The reply to one query in wire format, or None to stay silent."""
         try:
@@ -281,8 +301,9 @@ class DnsServer:
         for _ in range(_MAX_CNAME_CHAIN):
             records = self._zone.get(name.to_text().lower())
             if records is None:
-                if name == qname:
-                    response.set_rcode(dns.rcode.NXDOMAIN)
+                # As bind does (RFC 6604): the rcode is that of the chain's last name,
+                # so a CNAME to a missing name answers NXDOMAIN along with the CNAME.
+                response.set_rcode(dns.rcode.NXDOMAIN)
                 return response
             values = records.get(dns.rdatatype.to_text(qtype))
             if values:
@@ -320,6 +341,8 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self._transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        if self._server._lost(data):
+            return
         task = asyncio.get_running_loop().create_task(self._reply(data, addr))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -8,14 +8,19 @@
 
 ``TlsServer(None)`` accepts TCP connections and never speaks: a handshake that
 times out. ``self_signed(name, ...)`` makes a certificate that signs itself.
+``ThreadedTlsServer(legacy_context(...))`` is a server that speaks only TLS 1.0/1.1
+and, like a real one, tells the client so with an alert.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import ssl
 import tempfile
+import threading
+import warnings
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import cast
@@ -124,3 +129,61 @@ class _HoldOpen(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._transport is not None:
             self._server._open.discard(self._transport)
+
+
+def legacy_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
+    """A server context that speaks only TLS 1.0 and 1.1, as an old appliance does."""
+    context = server_context(cert_pem, key_pem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # that is the point
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
+
+
+class ThreadedTlsServer:
+    """A TLS server on blocking sockets, one thread per connection, as openssl s_server.
+
+    Unlike asyncio's server, it sends its alert before closing a failed handshake
+    (a client then sees "protocol version" rather than a reset).
+    """
+
+    def __init__(self, context: ssl.SSLContext, *, host: str = "127.0.0.1") -> None:
+        self.context = context
+        self._listener = socket.create_server((host, 0))
+        self.port: int = self._listener.getsockname()[1]
+        self.handshake_errors: list[str] = []
+        self._thread = threading.Thread(target=self._accept, name="tls-server", daemon=True)
+
+    def __enter__(self) -> ThreadedTlsServer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        self._thread.join(5)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # closed: the test is over
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        try:
+            with self.context.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(1)  # until the client closes
+        except (ssl.SSLError, OSError) as exc:
+            self.handshake_errors.append(str(exc))
+        finally:
+            conn.close()

@@ -38,8 +38,8 @@ async def test_live_regions_counts_workers_seen_within_a_minute(store: Store) ->
         workers = await live_workers(s, now=now)
 
     assert regions == [
-        RegionLiveness("eu-west", 2, T0 + timedelta(seconds=5)),
-        RegionLiveness("us-east", 1, T0),
+        RegionLiveness("eu-west", 2, T0 + timedelta(seconds=5), healthy_count=2),
+        RegionLiveness("us-east", 1, T0, healthy_count=1),
     ]
     assert [(w.id, w.host, w.pid, w.version) for w in workers] == [
         ("eu-1", "node-1", 4242, "0.1.0"),
