@@ -6,11 +6,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from alerting import flapping
 from alerting.evaluator import MAX_THRESHOLD
 from api.schemas.common import In, Omit, Out, Timestamp
 from store.plans import MAX_INTERVAL_S
 
-MonitorType = Literal["HTTP", "TCP", "PING", "DNS", "SSL", "HEARTBEAT", "BROWSER"]
+MonitorType = Literal["HTTP", "TCP", "PING", "DNS", "SSL", "HEARTBEAT", "BROWSER", "LLM"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 Number = int | float
 
@@ -52,6 +53,18 @@ class MonitorFields(In):
     retryInterval: int | None = Field(None, ge=10, le=MAX_INTERVAL_S)
     alertChannels: list[str] | None = Field(None, description="Channel ids; null = all")
     reminderInterval: int | None = Field(None, ge=1, le=10080, description="Minutes")
+    flapThreshold: int | None = Field(
+        None,
+        ge=2,
+        le=flapping.MAX_THRESHOLD,
+        description="State changes in flapWindow past which it is FLAPPING; null = default",
+    )
+    flapWindow: int | None = Field(
+        None, ge=60, le=flapping.MAX_WINDOW_S, description="Seconds; null = default"
+    )
+    confirmFromOtherRegion: bool | Omit = Field(
+        None, description="Re-check from another region before opening an incident"
+    )
 
 
 class MonitorCreate(MonitorFields):
@@ -115,6 +128,7 @@ class Incident(Out):
     isActive: bool
     regions: list[str]
     inMaintenance: bool
+    flapping: bool = Field(False, description="Opened while the monitor was FLAPPING (not paged)")
     monitorName: str | None = None
     monitorUrl: str | None = None
 
@@ -138,11 +152,15 @@ class Monitor(Out):
     retryInterval: int | None
     alertChannels: list[str] | None
     reminderInterval: int | None
+    flapThreshold: int | None = None
+    flapWindow: int | None = None
+    confirmFromOtherRegion: bool = False
     orgId: str
     createdAt: Timestamp | None
     updatedAt: Timestamp | None
     heartbeatToken: str | None = Field(None, description="HEARTBEAT monitors only")
     heartbeatUrl: str | None = Field(None, description="HEARTBEAT monitors only")
+    ingestUrl: str | None = Field(None, description="LLM monitors only: where events are sent")
     lastCheck: LastCheck | None = None
     checks: list[Check] | None = Field(None, description="The last 50 (single monitor)")
     incidents: list[Incident] | None = Field(None, description="The 10 latest (single monitor)")
