@@ -1,13 +1,13 @@
-"""Where status pages get uptime from: daily figures per monitor.
+"""Where status pages get uptime from: daily figures per monitor, from the rollups.
 
-Every uptime figure a page, badge or feed shows comes through this one module, so
-moving it to the read-side rollups is a change here only. For now it computes from
-the raw rows: checks and response times from ``check_results``, downtime from
-``incidents`` (time while an incident was open; an incident opened during
-maintenance counts as maintenance, not downtime).
+Every uptime figure a page, badge or feed shows comes through this one module. The
+figures are the read side's (``store.uptime``): by time, maintenance taken out and
+time with no data (no check ran that hour, or before the monitor existed) never
+counted as down; so the 90 daily bars and badges keep their history after raw
+results are dropped by retention. Daily mean response times come from the daily
+rollups' sums of total time.
 
-Uptime is by time, ``(observed - downtime) / observed``, where observed time starts
-when the monitor was created and ends now; it is rounded down, never up to 100 %.
+Uptime is ``(observed - downtime) / observed``, rounded down, never up to 100 %.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Date, Integer, cast, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import CheckResult, Incident, Monitor
+from store import uptime as read_side
+from store.rollups import DAILY, day_of
 
 DAY = timedelta(days=1)
 
@@ -62,35 +63,28 @@ def _overlap_s(start: datetime, end: datetime, lo: datetime, hi: datetime) -> fl
 async def daily_uptime(
     session: AsyncSession, monitor_ids: Sequence[str], *, days: int, now: datetime
 ) -> dict[str, list[DayUptime]]:
-    """The last ``days`` UTC days (today last) of each monitor."""
-    today = now.astimezone(UTC).date()
-    first = today - timedelta(days=days - 1)
-    since = day_start(first)
+    """The last ``days`` UTC days (today last) of each monitor; an unknown id gets
+    days without data."""
+    first = now.astimezone(UTC).date() - timedelta(days=days - 1)
     out: dict[str, list[DayUptime]] = {}
     if not monitor_ids:
         return out
-    created = await _created(session, monitor_ids)
-    checks = await _daily_checks(session, monitor_ids, since=since, now=now)
-    down = await _daily_incident_time(session, monitor_ids, since=since, now=now)
-    bounds = [
-        (day, day_start(day), min(day_start(day) + DAY, now))
-        for day in (first + timedelta(days=offset) for offset in range(days))
-    ]
+    found = await read_side.daily_uptime(session, monitor_ids, days=days, now=now)
+    response = await _daily_response(session, monitor_ids, since=day_start(first))
     for monitor_id in monitor_ids:
-        born = created.get(monitor_id, now)
+        by_day = {d.date: d for d in found.get(monitor_id, [])}
         rows = []
-        for day, lo, hi in bounds:
-            count, failed, avg = checks.get((monitor_id, day), (0, 0, None))
-            downtime, maintenance = down.get((monitor_id, day), (0.0, 0.0))
+        for day in (first + timedelta(days=k) for k in range(days)):
+            d = by_day.get(day)
             rows.append(
                 DayUptime(
                     day=day,
-                    checks=count,
-                    failed=failed,
-                    downtime_s=downtime,
-                    maintenance_s=maintenance,
-                    observed_s=_overlap_s(born, now, lo, hi),
-                    avg_response_ms=avg,
+                    checks=d.checks if d else 0,
+                    failed=d.down if d else 0,
+                    downtime_s=d.downtime_s if d else 0.0,
+                    maintenance_s=d.maintenance_s if d else 0.0,
+                    observed_s=d.observed_s if d else 0.0,
+                    avg_response_ms=response.get((monitor_id, day)),
                 )
             )
         out[monitor_id] = rows
@@ -103,97 +97,29 @@ async def uptime_since(
     """Uptime percent of each monitor from ``since`` to ``now`` (for badges: 24 h ...)."""
     if not monitor_ids:
         return {}
-    created = await _created(session, monitor_ids)
-    downtime = {m: 0.0 for m in monitor_ids}
-    for incident in await _incidents(session, monitor_ids, since=since, now=now):
-        if not incident.in_maintenance:
-            end = incident.resolved_at or now
-            downtime[incident.monitor_id] += _overlap_s(incident.started_at, end, since, now)
-    return {
-        m: uptime_pct(_overlap_s(created.get(m, now), now, since, now), downtime[m])
-        for m in monitor_ids
-    }
-
-
-async def _created(session: AsyncSession, monitor_ids: Sequence[str]) -> dict[str, datetime]:
-    rows = await session.execute(
-        select(Monitor.id, Monitor.created_at).where(Monitor.id.in_(monitor_ids))
-    )
-    return {monitor_id: created for monitor_id, created in rows}
-
-
-async def _daily_checks(
-    session: AsyncSession, monitor_ids: Sequence[str], *, since: datetime, now: datetime
-) -> dict[tuple[str, date], tuple[int, int, float | None]]:
-    dialect = session.get_bind().dialect.name
-    day = (
-        cast(func.timezone("UTC", CheckResult.checked_at), Date)
-        if dialect == "postgresql"
-        else func.date(CheckResult.checked_at)
-    )
-    failed = func.sum(cast(CheckResult.status == "DOWN", Integer))
-    rows = await session.execute(
-        select(
-            CheckResult.monitor_id,
-            day,
-            func.count(),
-            failed,
-            func.avg(CheckResult.response_time_ms),
-        )
-        .where(
-            CheckResult.monitor_id.in_(monitor_ids),
-            CheckResult.checked_at >= since,
-            CheckResult.checked_at <= now,
-        )
-        .group_by(CheckResult.monitor_id, day)
-    )
-    out: dict[tuple[str, date], tuple[int, int, float | None]] = {}
-    for monitor_id, when, count, down, avg in rows:
-        key_day = when if isinstance(when, date) else date.fromisoformat(str(when))
-        out[(monitor_id, key_day)] = (int(count), int(down or 0), float(avg) if avg else None)
+    found = await read_side.uptime_days(session, monitor_ids, since=since, until=now)
+    out: dict[str, float | None] = {}
+    for monitor_id in monitor_ids:
+        days = found.get(monitor_id, [])
+        observed = sum(d.observed_s for d in days)
+        out[monitor_id] = uptime_pct(observed, sum(d.downtime_s for d in days))
     return out
 
 
-@dataclass(frozen=True)
-class _Span:
-    monitor_id: str
-    started_at: datetime
-    resolved_at: datetime | None
-    in_maintenance: bool
-
-
-async def _incidents(
-    session: AsyncSession, monitor_ids: Sequence[str], *, since: datetime, now: datetime
-) -> list[_Span]:
-    # Plain columns, not ORM objects: a page of many components reads thousands.
+async def _daily_response(
+    session: AsyncSession, monitor_ids: Sequence[str], *, since: datetime
+) -> dict[tuple[str, date], float | None]:
+    """Mean total time (ms) per (monitor, UTC day), over every region."""
+    t = DAILY.c
     rows = await session.execute(
-        select(
-            Incident.monitor_id, Incident.started_at, Incident.resolved_at, Incident.in_maintenance
-        ).where(
-            Incident.monitor_id.in_(monitor_ids),
-            Incident.started_at <= now,
-            or_(Incident.resolved_at.is_(None), Incident.resolved_at >= since),
-        )
+        select(t.monitor_id, t.bucket_at, func.sum(t.total_sum), func.sum(t.total_count))
+        .where(t.monitor_id.in_(monitor_ids), t.bucket_at >= day_of(since))
+        .group_by(t.monitor_id, t.bucket_at)
     )
-    return [_Span(m, s, r, bool(h)) for m, s, r, h in rows]
-
-
-async def _daily_incident_time(
-    session: AsyncSession, monitor_ids: Sequence[str], *, since: datetime, now: datetime
-) -> dict[tuple[str, date], tuple[float, float]]:
-    """(downtime, maintenance) seconds per (monitor, day)."""
-    out: dict[tuple[str, date], tuple[float, float]] = {}
-    for incident in await _incidents(session, monitor_ids, since=since, now=now):
-        start = max(incident.started_at, since)
-        end = min(incident.resolved_at or now, now)
-        day = start.date()
-        while day_start(day) < end:
-            seconds = _overlap_s(start, end, day_start(day), day_start(day) + DAY)
-            down, held = out.get((incident.monitor_id, day), (0.0, 0.0))
-            if incident.in_maintenance:
-                held += seconds
-            else:
-                down += seconds
-            out[(incident.monitor_id, day)] = (down, held)
-            day += timedelta(days=1)
+    out: dict[tuple[str, date], float | None] = {}
+    for monitor_id, bucket, total, count in rows:
+        day = (
+            bucket.date() if isinstance(bucket, datetime) else date.fromisoformat(str(bucket)[:10])
+        )
+        out[(monitor_id, day)] = float(total) / count if count else None
     return out

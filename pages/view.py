@@ -193,7 +193,8 @@ def bar_level(
     day: DayUptime, maintenance: Sequence[MaintenanceView]
 ) -> Literal["nodata", "ok", "minor", "major", "maintenance"]:
     if day.observed_s <= 0:
-        return "nodata"
+        # A day wholly under maintenance has no observed time, but is not "no data".
+        return "maintenance" if maintenance or day.maintenance_s > 0 else "nodata"
     if day.downtime_s >= MAJOR_DOWNTIME_S:
         return "major"
     if day.downtime_s > 0:

@@ -99,6 +99,19 @@ async def add_check(
         return row.id
 
 
+async def add_checks(store: Store, rows: list[dict[str, Any]]) -> None:
+    """Write many check results (CheckResult fields) in one transaction, as the writer
+    does a batch, rollups included."""
+    async with store.transaction() as session:
+        results = [CheckResult(**row) for row in rows]
+        session.add_all(results)
+        await session.flush()
+        columns = [
+            {c.name: getattr(r, c.name) for c in CheckResult.__table__.columns} for r in results
+        ]
+        await add_to_rollups(session, columns)
+
+
 async def add_incident(
     store: Store,
     *,

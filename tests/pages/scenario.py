@@ -13,7 +13,7 @@ from store.db import Store
 from store.models import MaintenanceWindow
 from store.status_page_models import IncidentUpdate
 from tests.api.conftest import Tenant, make_tenant
-from tests.api.helpers import add_check, add_incident, create_monitor
+from tests.api.helpers import add_checks, add_incident, create_monitor
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CREATED = NOW - timedelta(days=10)
@@ -80,10 +80,26 @@ async def build(client: httpx.AsyncClient, store: Store, clock: FrozenClock) -> 
     }
     response = await client.post("/api/status-pages", headers=tenant.headers, json=body)
     assert response.status_code == 201, response.text
-    for day in range(10):
-        at = CREATED + timedelta(days=day, hours=1)
-        await add_check(store, api, checked_at=at, response_time_ms=100 + 10 * day)
-        await add_check(store, web, checked_at=at, response_time_ms=300 - 10 * day)
+    # A check every hour (uptime by time counts only hours with data); each day
+    # since creation has its own response time.
+    rows = []
+    for hour in range(10 * 24):
+        at = CREATED + timedelta(hours=hour, minutes=30)
+        day = hour // 24
+        down = OUTAGE_START <= at < OUTAGE_END
+        for monitor_id, ms in ((api, 100 + 10 * day), (web, 300 - 10 * day)):
+            rows.append(
+                {
+                    "monitor_id": monitor_id,
+                    "region": "us-east-1",
+                    "status": "DOWN" if down and monitor_id == api else "UP",
+                    "checked_at": at,
+                    "response_time_ms": ms,
+                    "status_code": 200,
+                    "total_ms": float(ms),
+                }
+            )
+    await add_checks(store, rows)
     outage = await add_incident(
         store,
         org_id=tenant.org_id,
