@@ -173,15 +173,19 @@ async def test_dispatcher_killed_mid_delivery_is_taken_over_within_15_s(
         HttpReceiver(replies=[Reply(hang=True)], default=200) as hooks,
         fleet(fault_url, tmp_path) as f,
     ):
-        await _queue_alert(fault_store, hooks.url_for("/hook"), event_id="evt_kill_dispatcher")
-        doomed = await f.start("dispatcher-a", "dispatcher")
-        await hooks.wait_for(1, timeout=30)  # in flight, never answered
+        # The peer is started first and frozen, so that the doomed dispatcher is
+        # the one to claim the alert, and the peer is running when it dies.
         peer = await f.start("dispatcher-b", "dispatcher")
 
         async def peer_up() -> bool:
             return "workers running for regions" in peer.log
 
-        await wait_until(peer_up, within_s=30, what="the second dispatcher")
+        await wait_until(peer_up, within_s=60, what="the second dispatcher")
+        peer.pause()
+        await _queue_alert(fault_store, hooks.url_for("/hook"), event_id="evt_kill_dispatcher")
+        doomed = await f.start("dispatcher-a", "dispatcher")
+        await hooks.wait_for(1, timeout=60)  # in flight, never answered
+        peer.resume()
         await doomed.kill()
         killed = time.monotonic()
         got = await hooks.wait_for(2, timeout=20)
