@@ -273,7 +273,8 @@ class Dispatcher:
                     attempts, now=now, window_from=item.window_from
                 )
             if retry_at is None:
-                result = replace(result, error=_RETRY_PROMISE.sub("", result.error or ""))
+                if result.error:
+                    result = replace(result, error=_RETRY_PROMISE.sub("", result.error))
                 values.update(status="failed", failed_at=now, last_error=result.error)
             else:
                 values.update(next_attempt_at=retry_at, last_error=result.error)

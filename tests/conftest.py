@@ -105,3 +105,27 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+
+
+# In CI (CI=true) a skipped PostgreSQL-only or fault test fails the run: those are
+# the tests that prove the fleet's promises, and a skip would hide their absence.
+_MISSED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not report.skipped:
+        return
+    needs_pg = "postgres_only" in report.keywords and "[sqlite" not in report.nodeid
+    if needs_pg or "fault" in report.keywords:
+        _MISSED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("CI") != "true":
+        return
+    reasons = list(_MISSED)
+    if "postgresql" not in _backends():
+        reasons.append(f"VIGIL_TEST_DB={os.environ.get('VIGIL_TEST_DB')} leaves PostgreSQL out")
+    if reasons:
+        print("\nCI: PostgreSQL-only or fault tests did not run:\n  " + "\n  ".join(reasons))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -126,11 +126,11 @@ async def claim_due(
             MonitorSchedule.region == region,
             or_(
                 MonitorSchedule.next_run_at <= horizon,
-                # A lapsed lease whose slot never got its result: the holder died.
-                # (This worker's own lapsed runs are still in its hands.)
+                # A slot that never got its result: with the lease lapsed (below),
+                # its holder died. (This worker's own lapsed runs are still in hand.)
                 and_(
                     MonitorSchedule.leased_slot_at.is_not(None),
-                    MonitorSchedule.lease_until < now,
+                    MonitorSchedule.lease_until.is_not(None),
                     MonitorSchedule.leased_by != worker_id,
                 ),
             ),

@@ -33,6 +33,13 @@ class VigilProcess:
         self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
 
+    def pause(self) -> None:
+        """SIGSTOP: the process stays up but does nothing until ``resume``."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
     async def terminate(self, *, within_s: float = 20.0) -> int:
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)

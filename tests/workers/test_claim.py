@@ -122,6 +122,21 @@ async def test_claim_due_takes_over_an_expired_lease(store: Store) -> None:
     assert (await _schedule(store, mid)).leased_by == "w2"
 
 
+async def test_claim_due_lease_holds_to_its_last_millisecond(store: Store) -> None:
+    (mid,) = await add_monitors(
+        store, 1, url="http://127.0.0.1:9/", now=T0, interval_s=5, timeout_s=5
+    )
+    await _set_next_run(store, mid, T0)
+    (held,) = await _claim(store, T0, worker="w1")
+    assert held.lease_until == T0 + timedelta(seconds=10)
+    # The next slot (T0 + 5 s) is due well before, but the lease holds the row.
+    ms = timedelta(milliseconds=1)
+    assert await _claim(store, held.lease_until - ms, worker="w2") == []
+    assert await _claim(store, held.lease_until, worker="w2") == []
+    (taken,) = await _claim(store, held.lease_until + ms, worker="w2")
+    assert taken.due_at == T0 + timedelta(seconds=5)  # the slot that waited, run late
+
+
 async def test_release_hands_the_slot_back_to_the_region(store: Store) -> None:
     (mid,) = await add_monitors(store, 1, url="http://127.0.0.1:9/", now=T0)
     await _set_next_run(store, mid, T0 + timedelta(seconds=1))
