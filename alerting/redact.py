@@ -16,7 +16,18 @@ ELLIPSIS = "\u2026"
 SHOWN_CHARS = 4
 MIN_LENGTH_TO_SHOW = 12
 # Query parameters whose value is a credential in a monitor's URL (all of a channel's are).
-SECRET_WORDS = ("pass", "secret", "token", "key", "auth", "sig", "credential", "session", "code")
+SECRET_WORDS = (
+    "pass",
+    "secret",
+    "token",
+    "key",
+    "auth",
+    "sig",
+    "credential",
+    "session",
+    "cookie",
+    "code",
+)
 # Header values shorter than this are not scrubbed out of free text (too many false hits).
 MIN_SCRUBBED_LENGTH = 6
 
@@ -67,7 +78,7 @@ def mask_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def secrets_of(url: str, config: Mapping[str, Any]) -> list[str]:
-    """The secret strings of a monitor: its URL password, secret query values, header values."""
+    """A monitor's secret strings: its URL password, credential query and header values."""
     found: list[str] = []
     try:
         parts = urlsplit(url)
@@ -78,7 +89,9 @@ def secrets_of(url: str, config: Mapping[str, Any]) -> list[str]:
         pass
     headers = config.get("headers")
     if isinstance(headers, Mapping):
-        found.extend(v for v in headers.values() if isinstance(v, str))
+        # Only credential headers: scrubbing "Accept: application/json" out of a result
+        # would mangle the response headers it shows.
+        found.extend(v for k, v in headers.items() if isinstance(v, str) and is_secret_name(k))
     return sorted({s for s in found if len(s) >= MIN_SCRUBBED_LENGTH}, key=len, reverse=True)
 
 

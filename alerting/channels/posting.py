@@ -78,7 +78,8 @@ async def post_json(
         return Delivery(
             ok=False,
             permanent=True,
-            error=f"{receiver} URL {url!r} cannot be used ({exc}); fix the channel's URL",
+            # Not the URL itself: its path or query is often the channel's token.
+            error=f"{receiver} URL cannot be used ({exc}); fix the channel's URL",
         )
     except httpx.TimeoutException:
         return Delivery(

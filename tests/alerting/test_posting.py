@@ -116,7 +116,12 @@ async def test_post_json_accepts_any_2xx(http_receiver: HttpReceiver) -> None:
 
 async def test_post_json_unusable_url_is_permanent() -> None:
     delivery = await post_json(
-        "ftp://example.com/hook", BODY, DeliveryContext(), receiver="hook", policy=None
+        "ftp://example.com/hook?token=tok-0123456789",
+        BODY,
+        DeliveryContext(),
+        receiver="hook",
+        policy=None,
     )
     assert not delivery.ok and delivery.permanent
     assert delivery.error is not None and "fix the channel's URL" in delivery.error
+    assert "tok-0123456789" not in delivery.error  # the error is logged and shown

@@ -13,6 +13,7 @@ from checks.base import CheckContext, MonitorSpec
 from checks.browser import BrowserPool
 from checks.target_policy import parse_networks
 from tests.servers.http import HttpServer
+from tests.servers.tls import Pki
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -69,3 +70,18 @@ async def test_browser_sub_requests_are_judged_each(
     assert result.details["failedRequests"][0]["url"] == f"http://[::1]:{inside.port}/x.png"
     assert reached_inside == 0
     assert site.requests[0].path == "/"  # (Chromium asks for /favicon.ico too)
+
+
+async def test_browser_https_goes_through_the_proxy_tunnel_to_the_judged_address(
+    pool: BrowserPool, check_ctx: CheckContext, pki: Pki
+) -> None:
+    ctx = replace(check_ctx, allowed_targets=parse_networks("127.0.0.1/32"))
+    async with HttpServer(ssl_context=Pki.server_context(pki.good)) as site:
+        site.respond("/", body=b"<title>Secure</title><h1>ok</h1>")
+        # Chromium does not know the test CA; the tunnel, not the certificate, is the point.
+        spec = monitor(site.url("/", host="localhost"), trusted=False, ignoreHttpsErrors=True)
+        result = await pool.run_check(spec, ctx)
+    assert result.status == "UP", result.error
+    assert "refusedRequests" not in result.details
+    assert site.sni_names[0] == "localhost"
+    assert site.requests[0].headers["host"] == f"localhost:{site.port}"
