@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.dispatcher import delivery_context
@@ -97,22 +98,29 @@ async def invite_member(
     body = await read_object(request)
     email, role, name = _invite_fields(body)
 
+    already = ApiError(
+        409,
+        f"{email} is already a member of {auth.org.slug}; to issue a new invitation "
+        "remove the member and invite them again",
+    )
+
     async def _create(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        invited = await invite(
-            session,
-            org_id=auth.org_id,
-            email=email,
-            role=role,
-            name=name,
-            invited_by=auth.key.user_id,
-            now=clock.now(),
-        )
+        try:
+            # A savepoint: the same person invited by a concurrent request is a 409, not a 500.
+            async with session.begin_nested():
+                invited = await invite(
+                    session,
+                    org_id=auth.org_id,
+                    email=email,
+                    role=role,
+                    name=name,
+                    invited_by=auth.key.user_id,
+                    now=clock.now(),
+                )
+        except IntegrityError:
+            raise already from None
         if invited is None:
-            raise ApiError(
-                409,
-                f"{email} is already a member of {auth.org.slug}; to issue a new invitation "
-                "remove the member and invite them again",
-            )
+            raise already
         data = {
             **member_json(invited.member, invited.user, pending=True),
             "inviteToken": invited.token,

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select, text
 
 from store.clock import FrozenClock
@@ -305,3 +306,23 @@ async def test_team_accept_racing_itself_gives_one_key(
     )
 
     assert sorted(a.status_code for a in answers) == [201, 404, 404, 404]
+
+
+@pytest.mark.postgres_only  # SQLite refuses the racing writers ("database is locked")
+async def test_team_invite_racing_itself_adds_one_member(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                "/api/team/invite",
+                headers=tenant.headers,
+                json={"email": "bob@example.com", "role": "VIEWER"},
+            )
+            for _ in range(3)
+        )
+    )
+
+    assert sorted(a.status_code for a in answers) == [201, 409, 409]
+    team = (await client.get("/api/team", headers=tenant.headers)).json()["data"]
+    assert sorted(m["email"] for m in team) == ["bob@example.com", "o@acme.test"]
