@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import BaseRoute, Match
 
 log = logging.getLogger("vigil.api")
 
@@ -90,6 +91,15 @@ def _validation_issue(err: dict[str, Any]) -> FieldIssue:
     return (".".join(loc) or "request", str(err.get("msg", "is invalid")).lower())
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and isinstance(route, BaseRoute):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the error body."""
 
@@ -106,7 +116,11 @@ def install(app: FastAPI) -> None:
         message = {404: "Not found: no such endpoint", 405: "Method not allowed"}.get(
             exc.status_code, str(exc.detail)
         )
-        return error_response(request, ApiError(exc.status_code, message))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route on the path; list them all.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(request, ApiError(exc.status_code, message, headers=headers))
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, exc: ClientDisconnect) -> Response:

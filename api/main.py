@@ -24,7 +24,7 @@ from api.routers import (
     screenshots,
     system,
 )
-from api.routers.heartbeat import PingLimits
+from api.routers.heartbeat import PingLimits, TokenLimiter
 from store.clock import Clock, SystemClock
 from store.config import Settings
 from store.db import Store
@@ -54,7 +54,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
-    app.state.ping_limits = PingLimits()
+    app.state.ping_limits = PingLimits(TokenLimiter(settings.unknown_tokens_per_minute))
     if store is not None:
         app.state.store = store
     errors.install(app)

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     body_timeout_s: float = 30.0
     # The most of its organization's per-minute budget one API key may use (0-1].
     key_rate_share: float = Field(default=1.0, gt=0, le=1)
+    # Bad API keys, and unknown heartbeat tokens, one client address may send a minute.
+    auth_failures_per_minute: int = Field(default=20, ge=1)
+    unknown_tokens_per_minute: int = Field(default=30, ge=1)
 
     @cached_property
     def regions(self) -> list[str]:

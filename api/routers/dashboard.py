@@ -9,14 +9,16 @@ from fastapi import APIRouter
 from sqlalchemy import case, func, select
 
 from api.deps import AuthDep, ClockDep, SessionDep
+from api.schemas.account import Billing, DashboardStats
+from api.schemas.common import API_ERRORS, Data
 from store.models import CheckResult, Incident, Monitor
 from store.monitors import count_monitors
 from store.plans import limits_for
 
-router = APIRouter(tags=["dashboard"])
+router = APIRouter(tags=["dashboard"], responses=API_ERRORS)
 
 
-@router.get("/api/dashboard/stats")
+@router.get("/api/dashboard/stats", response_model=Data[DashboardStats])
 async def stats(auth: AuthDep, session: SessionDep, clock: ClockDep) -> dict[str, Any]:
     """Monitors, monitors down now, 30-day uptime %, incidents started today (UTC)."""
     now = clock.now()
@@ -52,7 +54,7 @@ async def stats(auth: AuthDep, session: SessionDep, clock: ClockDep) -> dict[str
     }
 
 
-@router.get("/api/billing")
+@router.get("/api/billing", response_model=Billing)
 async def billing(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """Plan and monitor usage. The reference shows these fields bare; ``data`` repeats them."""
     info = {

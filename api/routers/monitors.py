@@ -15,7 +15,7 @@ from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep
 from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
 from api.monitor_input import Context, validate, with_create_defaults
-from api.openapi import body
+from api.openapi import body, created
 from api.pagination import LimitQuery, Page, PageQuery, TimeQuery, page_params, parse_time
 from api.schemas.common import API_ERRORS, CursorPagination, Data, Message, Out, Paged
 from api.schemas.monitors import (
@@ -92,7 +92,27 @@ async def list_all(
 
 
 @router.post(
-    "", status_code=201, response_model=Data[MonitorOut], openapi_extra=body(MonitorCreate), **SHAPE
+    "",
+    status_code=201,
+    response_model=Data[MonitorOut],
+    openapi_extra=body(MonitorCreate),
+    responses=created(
+        "monitor_id",
+        "monitors_get_one",
+        "monitors_update",
+        "monitors_remove",
+        "monitors_pause",
+        "monitors_resume",
+        "monitors_checks",
+        "monitors_incidents",
+        "monitors_monitor_performance",
+        **{
+            f"ping_{kind}_{method}": {"token": "$response.body#/data/heartbeatToken"}
+            for kind in ("success", "start", "fail")
+            for method in ("get", "post")
+        },
+    ),
+    **SHAPE,
 )
 async def create(
     request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
