@@ -144,6 +144,17 @@ CASES = [
         ),
         id="assertion-inf-text",
     ),
+    pytest.param(
+        Bad(
+            "POST",
+            M,
+            assertion(200, kind="status_code").replace(b'"status_code"', b"[]"),
+            400,
+            "invalid_request",
+            "config.assertions[0].type",
+        ),
+        id="assertion-type-a-list",
+    ),
     # Text the stores cannot keep alike
     pytest.param(
         Bad("POST", M, literal("name", '"a\\u0000b"'), 400, "invalid_request", "name"),
