@@ -225,6 +225,28 @@ CASES = [
         ),
         id="unclosed-ipv6-update",
     ),
+    pytest.param(
+        Bad(
+            "POST",
+            M,
+            monitor(type="DNS", url="example.com", config={"nameserver": "[::1"}),
+            400,
+            "invalid_request",
+            "config.nameserver",
+        ),
+        id="unclosed-ipv6-nameserver",
+    ),
+    pytest.param(
+        Bad(
+            "POST",
+            "/api/alert-channels",
+            raw('{"name":"c","type":"WEBHOOK","config":{"url":"http://[::1/hook"}}'),
+            400,
+            "invalid_request",
+            "config.url",
+        ),
+        id="unclosed-ipv6-webhook",
+    ),
     # Dates
     pytest.param(
         Bad(
