@@ -12,7 +12,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
-from starlette.routing import BaseRoute, Match
 
 log = logging.getLogger("vigil.api")
 
@@ -92,12 +91,27 @@ def _validation_issue(err: dict[str, Any]) -> FieldIssue:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE and isinstance(route, BaseRoute):
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Every method the OpenAPI document lists for this path (routes each have their own)."""
+    index: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        request.app.state, "methods_by_path", None
+    )
+    if index is None:
+        index = [
+            (_template(path), {m.upper() for m in operations})
+            for path, operations in request.app.openapi()["paths"].items()
+        ]
+        request.app.state.methods_by_path = index
+    found: set[str] = set()
+    for pattern, methods in index:
+        if pattern.fullmatch(request.url.path):
+            found |= methods
+    return sorted(found)
+
+
+def _template(path: str) -> re.Pattern[str]:
+    """``/api/monitors/{monitor_id}`` -> a pattern matching ``/api/monitors/mon_1``."""
+    parts = re.split(r"\{[^/{}]+\}", path)
+    return re.compile("[^/]+".join(re.escape(p) for p in parts))
 
 
 def install(app: FastAPI) -> None:

@@ -3,9 +3,9 @@
 ``/api/heartbeat/<token>`` (GET or POST) reports success; ``/start`` marks the start
 of a run, ``/fail`` a failure, ``/<0-255>`` an exit status (0 is success). A POST
 body up to 10 KB is kept as the ping's log. Unknown tokens answer 404 and nothing
-else. Pings are rate limited per token, per API process; an address that sent
-that many unknown tokens is answered 429 for the rest of the
-minute (``VIGIL_UNKNOWN_TOKENS_PER_MINUTE``), so tokens cannot be guessed at speed.
+else. Pings are rate limited per token, per API process; an address that pings
+``VIGIL_UNKNOWN_TOKENS_PER_MINUTE`` unknown tokens in a minute is answered 429 for
+the rest of it, so tokens cannot be guessed at speed.
 
 At run time ``api.heartbeat_lane`` answers these paths before the router is reached
 (it is the hottest endpoint); the routes here document them in OpenAPI and share

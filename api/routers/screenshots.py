@@ -20,7 +20,12 @@ router = APIRouter(prefix="/api/monitors", tags=["monitors"], responses=API_ERRO
 @router.get(
     "/{monitor_id}/checks/{check_id}/screenshot",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "The screenshot (PNG)"}},
+    responses={
+        200: {
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The screenshot (PNG)",
+        }
+    },
 )
 async def screenshot(
     monitor_id: str, check_id: str, auth: AuthDep, session: SessionDep
