@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError
@@ -21,8 +22,6 @@ from store.plans import limits_for
 from store.ratelimit import count_request, peek
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Bad keys one client address may present per minute before it is answered 429.
-AUTH_FAILURES_PER_MINUTE = 20
 
 
 async def get_store(request: Request) -> Store:
@@ -91,15 +90,23 @@ def _retry_after(reset: int, now_s: float) -> int:
     return max(1, math.ceil(reset - now_s))
 
 
+# Declares bearer auth in the OpenAPI document; the header is parsed by _bearer.
+_bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+
+
 async def authenticate(
-    request: Request, store: StoreDep, clock: ClockDep, settings: SettingsDep
+    request: Request,
+    store: StoreDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
 ) -> Auth:
     """Check the bearer key, its expiry and scope, and count it against its rate limit.
 
     The plan's budget belongs to the organization, so extra keys do not add to it;
     ``VIGIL_KEY_RATE_SHARE`` caps what one key may use of it. An address that sent
-    ``AUTH_FAILURES_PER_MINUTE`` bad keys is answered 429 for the rest of the minute
-    without looking its keys up.
+    ``VIGIL_AUTH_FAILURES_PER_MINUTE`` bad keys is answered 429 for the rest of the
+    minute without looking its keys up.
     """
     token = _bearer(request)
     now = clock.now()
@@ -107,7 +114,7 @@ async def authenticate(
     failures_bucket = "authfail:" + client_address(request)
     async with store.transaction() as session:
         failures, reset = await peek(session, failures_bucket, now_s=now_s)
-        if failures >= AUTH_FAILURES_PER_MINUTE:
+        if failures >= settings.auth_failures_per_minute:
             retry = _retry_after(reset, now_s)
             raise ApiError(
                 429,

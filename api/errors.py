@@ -107,6 +107,30 @@ def _validation_issue(err: dict[str, Any]) -> FieldIssue:
     return (".".join(loc) or "request", str(err.get("msg", "is invalid")).lower())
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document lists for this path (routes each have their own)."""
+    index: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        request.app.state, "methods_by_path", None
+    )
+    if index is None:
+        index = [
+            (_template(path), {m.upper() for m in operations})
+            for path, operations in request.app.openapi()["paths"].items()
+        ]
+        request.app.state.methods_by_path = index
+    found: set[str] = set()
+    for pattern, methods in index:
+        if pattern.fullmatch(request.url.path):
+            found |= methods
+    return sorted(found)
+
+
+def _template(path: str) -> re.Pattern[str]:
+    """``/api/monitors/{monitor_id}`` -> a pattern matching ``/api/monitors/mon_1``."""
+    parts = re.split(r"\{[^/{}]+\}", path)
+    return re.compile("[^/]+".join(re.escape(p) for p in parts))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the error body."""
 
@@ -123,9 +147,15 @@ def install(app: FastAPI) -> None:
         message = {404: "Not found: no such endpoint", 405: "Method not allowed"}.get(
             exc.status_code, str(exc.detail)
         )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route on the path; list them all.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         # The conventions' <resource>_not_found: here the resource is the endpoint.
         code = "endpoint_not_found" if exc.status_code == 404 else None
-        return error_response(request, ApiError(exc.status_code, message, code=code))
+        return error_response(
+            request, ApiError(exc.status_code, message, code=code, headers=headers)
+        )
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, exc: ClientDisconnect) -> Response:

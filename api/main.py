@@ -37,7 +37,7 @@ from api.routers import (
     team,
     uptime,
 )
-from api.routers.heartbeat import PingLimits
+from api.routers.heartbeat import PingLimits, TokenLimiter
 from store.clock import Clock, SystemClock
 from store.config import Settings
 from store.db import Store
@@ -67,7 +67,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
-    app.state.ping_limits = PingLimits()
+    app.state.ping_limits = PingLimits(TokenLimiter(settings.unknown_tokens_per_minute))
     if store is not None:
         app.state.store = store
     errors.install(app)

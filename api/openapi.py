@@ -25,6 +25,20 @@ def body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
     return {"requestBody": {"required": required, "content": {"application/json": {"schema": ref}}}}
 
 
+def created(parameter: str, *operations: str, **extra: dict[str, str]) -> dict[int | str, Any]:
+    """A 201 with OpenAPI links: the new resource's id feeds ``parameter`` of ``operations``.
+
+    ``extra`` maps more operation ids to their own {parameter: runtime expression};
+    fuzzers (schemathesis' stateful phase) follow the links to reach real resources.
+    """
+    links: dict[str, Any] = {
+        op: {"operationId": op, "parameters": {parameter: "$response.body#/data/id"}}
+        for op in operations
+    }
+    links.update({op: {"operationId": op, "parameters": params} for op, params in extra.items()})
+    return {201: {"description": "Created", "links": links}}
+
+
 def operation_id(route: APIRoute) -> str:
     """``<tag>_<function>``: stable while the handler keeps its name."""
     tag = str(route.tags[0]).replace("-", "_") if route.tags else "api"

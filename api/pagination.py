@@ -63,7 +63,10 @@ LimitQuery = Annotated[
     WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100}),
     Query(description="Items per page, 1-100 (default 50)"),
 ]
-TimeQuery = Annotated[str | None, WithJsonSchema({"type": "string", "format": "date-time"})]
+# ISO 8601 as Python reads it (a date alone, no offset = UTC): wider than "date-time".
+TimeQuery = Annotated[
+    str | None, WithJsonSchema({"type": "string", "examples": ["2025-06-01T00:00:00Z"]})
+]
 
 
 def page_params(page: PageQuery = None, limit: LimitQuery = None) -> Page:

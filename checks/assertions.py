@@ -217,7 +217,7 @@ def _validate_one(spec: Any, where: str) -> list[tuple[str, str]]:
     if not isinstance(spec, dict):
         return [(where, "must be an object with type, operator and value")]
     kind = spec.get("type")
-    if kind not in OPERATORS:
+    if not isinstance(kind, str) or kind not in OPERATORS:  # a list is no dict key
         return [(f"{where}.type", "must be one of " + ", ".join(OPERATORS))]
     issues: list[tuple[str, str]] = []
     if spec.get("operator") not in OPERATORS[kind]:

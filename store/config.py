@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     # Email invitations through the SMTP settings (docs/team.md).
     invite_email: bool = False
 
+    # Bad API keys, and unknown heartbeat tokens, one client address may send a minute.
+    auth_failures_per_minute: int = Field(default=20, ge=1)
+    unknown_tokens_per_minute: int = Field(default=30, ge=1)
+
     @property
     def dns_nameservers(self) -> tuple[str, ...]:
         """``VIGIL_DNS_NAMESERVERS`` as a tuple; empty means the system's resolv.conf."""

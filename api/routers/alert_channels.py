@@ -22,6 +22,9 @@ from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, require_role
 from api.errors import FieldIssue, invalid, not_found
 from api.idempotency import run_create
+from api.openapi import body, created
+from api.schemas.alerting import Channel, ChannelCreate, ChannelUpdate, TestDelivery
+from api.schemas.common import API_ERRORS, Data, Message
 from api.serialize import iso
 from store.base import new_id
 from store.channels import (
@@ -34,7 +37,7 @@ from store.channels import (
 from store.clock import Clock
 from store.models import AlertChannel
 
-router = APIRouter(prefix="/api/alert-channels", tags=["alert-channels"])
+router = APIRouter(prefix="/api/alert-channels", tags=["alert-channels"], responses=API_ERRORS)
 
 TYPES = ("EMAIL", "SLACK", "WEBHOOK", "PAGERDUTY", "APPRISE")
 _READ_ONLY = frozenset({"id", "orgId", "createdAt", "updatedAt"})
@@ -97,13 +100,22 @@ def _config(
     return None if problems else config
 
 
-@router.get("")
+@router.get("", response_model=Data[list[Channel]])
 async def list_all(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """The organization's alert channels, secrets masked."""
     return {"data": [channel_json(c) for c in await list_channels(session, auth.org_id)]}
 
 
-@router.post("", status_code=201, dependencies=[require_role("ADMIN")])
+@router.post(
+    "",
+    status_code=201,
+    response_model=Data[Channel],
+    openapi_extra=body(ChannelCreate),
+    responses=created(
+        "channel_id", "alert_channels_get_one", "alert_channels_update", "alert_channels_remove"
+    ),
+    dependencies=[require_role("ADMIN")],
+)
 async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep) -> Any:
     """Add a channel; its config is checked by the channel type's own rules."""
     body = await read_object(request)
@@ -148,7 +160,7 @@ async def _owned(session: AsyncSession, auth: AuthDep, channel_id: str) -> Alert
     return channel
 
 
-@router.get("/{channel_id}")
+@router.get("/{channel_id}", response_model=Data[Channel])
 async def get_one(channel_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """One alert channel, secrets masked."""
     return {"data": channel_json(await _owned(session, auth, channel_id))}
@@ -165,7 +177,12 @@ def _keep_masked_secrets(
     }
 
 
-@router.patch("/{channel_id}", dependencies=[require_role("ADMIN")])
+@router.patch(
+    "/{channel_id}",
+    response_model=Data[Channel],
+    openapi_extra=body(ChannelUpdate),
+    dependencies=[require_role("ADMIN")],
+)
 async def update(
     channel_id: str, request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -195,7 +212,7 @@ async def update(
     return {"data": channel_json(channel)}
 
 
-@router.delete("/{channel_id}", dependencies=[require_role("ADMIN")])
+@router.delete("/{channel_id}", response_model=Message, dependencies=[require_role("ADMIN")])
 async def remove(
     channel_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -219,7 +236,9 @@ def sample_event(channel: AlertChannel, *, clock: Clock) -> AlertEvent:
     )
 
 
-@router.post("/{channel_id}/test", dependencies=[require_role("ADMIN")])
+@router.post(
+    "/{channel_id}/test", response_model=Data[TestDelivery], dependencies=[require_role("ADMIN")]
+)
 async def send_test(
     channel_id: str, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:

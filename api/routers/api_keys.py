@@ -13,15 +13,18 @@ from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, StoreDep, require_role
 from api.errors import FieldIssue, invalid, not_found
 from api.idempotency import run_create
+from api.openapi import body, created
 from api.pagination import parse_time
+from api.schemas.account import Key, KeyCreate
+from api.schemas.common import API_ERRORS, Data, Message
 from api.serialize import iso, key_json
 from store.keys import create_key
 from store.models import ApiKey
 
-router = APIRouter(prefix="/api/api-keys", tags=["api-keys"])
+router = APIRouter(prefix="/api/api-keys", tags=["api-keys"], responses=API_ERRORS)
 
 
-@router.get("")
+@router.get("", response_model=Data[list[Key]])
 async def list_all(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """The caller's keys in this organization that are not revoked, masked (prefix + last 4)."""
     rows = await session.scalars(
@@ -74,7 +77,14 @@ def _validate(
     return str(name).strip(), bool(read_only), expires or creator_expires
 
 
-@router.post("", status_code=201, dependencies=[require_role("ADMIN")])
+@router.post(
+    "",
+    status_code=201,
+    response_model=Data[Key],
+    openapi_extra=body(KeyCreate),
+    responses=created("key_id", "api_keys_revoke"),
+    dependencies=[require_role("ADMIN")],
+)
 async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep) -> Any:
     """A new key for the caller's user; the response is the only time it is shown."""
     body = await read_object(request)
@@ -95,7 +105,7 @@ async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockD
     return await run_create(request, auth, store, clock, _create, secret_fields=("key",))
 
 
-@router.delete("/{key_id}", dependencies=[require_role("ADMIN")])
+@router.delete("/{key_id}", response_model=Message, dependencies=[require_role("ADMIN")])
 async def revoke(key_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep) -> Any:
     """Revoke a key: requests with it answer 401 from now on."""
     result = await session.execute(

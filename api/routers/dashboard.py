@@ -9,16 +9,18 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 
 from api.deps import AuthDep, ClockDep, SessionDep
+from api.schemas.account import Billing, DashboardStats
+from api.schemas.common import API_ERRORS, Data
 from store.billing import over_limit
 from store.models import Incident
 from store.monitors import count_monitors
 from store.plans import limits_for
 from store.uptime import checks_since, percent
 
-router = APIRouter(tags=["dashboard"])
+router = APIRouter(tags=["dashboard"], responses=API_ERRORS)
 
 
-@router.get("/api/dashboard/stats")
+@router.get("/api/dashboard/stats", response_model=Data[DashboardStats])
 async def stats(auth: AuthDep, session: SessionDep, clock: ClockDep) -> dict[str, Any]:
     """Monitors, monitors down now, 30-day uptime % by checks, incidents started today (UTC).
 
@@ -49,7 +51,7 @@ async def stats(auth: AuthDep, session: SessionDep, clock: ClockDep) -> dict[str
     }
 
 
-@router.get("/api/billing")
+@router.get("/api/billing", response_model=Billing)
 async def billing(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """Plan and monitor usage. The reference shows these fields bare; ``data`` repeats them."""
     info = {

@@ -10,19 +10,21 @@ from sqlalchemy import text
 
 from api.deps import StoreDep
 from api.errors import ApiError
+from api.schemas.common import errors
+from api.schemas.system import Health
 
 log = logging.getLogger("vigil.api")
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], responses=errors(500, 503))
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 async def healthz() -> dict[str, Any]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=Health)
 async def readyz(store: StoreDep) -> dict[str, Any]:
     """The store answers."""
     try:

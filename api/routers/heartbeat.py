@@ -4,8 +4,8 @@
 of a run, ``/fail`` a failure, ``/<0-255>`` an exit status (0 is success). A POST
 body up to 10 KB is kept as the ping's log. Unknown tokens answer 404
 (``heartbeat_not_found``) and nothing else. Pings are rate limited per token, per
-API process; an address that sent ``UNKNOWN_TOKENS_PER_MINUTE`` unknown tokens is
-answered 429 for the rest of the minute, so tokens cannot be guessed at speed.
+API process; an address that pings ``VIGIL_UNKNOWN_TOKENS_PER_MINUTE`` unknown tokens
+in a minute is answered 429 for the rest of it, so tokens cannot be guessed at speed.
 
 At run time ``api.heartbeat_lane`` answers these paths before the router is reached
 (it is the hottest endpoint); the routes here document them in OpenAPI and share
@@ -16,19 +16,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
+from pydantic import WithJsonSchema
 
 from alerting.heartbeats import Ping, PingKind, record_ping
 from api.errors import ApiError, not_found
+from api.schemas.common import PUBLIC_ERRORS
+from api.schemas.system import PingAnswer
 from store.clock import Clock
 from store.db import Store
 
-router = APIRouter(prefix="/api/heartbeat", tags=["heartbeat"])
+router = APIRouter(prefix="/api/heartbeat", tags=["heartbeat"], responses=PUBLIC_ERRORS)
 PINGS_PER_MINUTE = 120
-UNKNOWN_TOKENS_PER_MINUTE = 30
+ExitStatus = Annotated[
+    str, WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 255}), Path()
+]
 MAX_BODY = 100 * 1024
 
 
@@ -62,8 +67,8 @@ class TokenLimiter:
 class PingLimits:
     """One app's ping limiters: per token, and unknown tokens per client address."""
 
+    unknown: TokenLimiter
     per_token: TokenLimiter = field(default_factory=lambda: TokenLimiter(PINGS_PER_MINUTE))
-    unknown: TokenLimiter = field(default_factory=lambda: TokenLimiter(UNKNOWN_TOKENS_PER_MINUTE))
 
 
 def parse_suffix(suffix: str | None) -> tuple[PingKind, int | None]:
@@ -108,7 +113,7 @@ async def answer(
         raise ApiError(
             429,
             f"Too many unknown heartbeat tokens from this address (at most "
-            f"{UNKNOWN_TOKENS_PER_MINUTE} a minute); check the URL",
+            f"{limits.unknown.per_minute} a minute); check the URL",
             headers={"Retry-After": str(max(1, int((int(now_s // 60) + 1) * 60 - now_s)))},
         )
     ok, reset = limits.per_token.allow(token, now_s)
@@ -165,10 +170,18 @@ async def ping_fail(request: Request, token: str) -> Any:
     return await _route(request, token, "fail")
 
 
-async def ping_exit(request: Request, token: str, exit_status: str) -> Any:
+async def ping_exit(request: Request, token: str, exit_status: ExitStatus) -> Any:
     """The job's exit status: 0 is success, 1-255 a failure."""
     return await _route(request, token, exit_status)
 
+
+_PING_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "description": "Kept as the ping's log (the first 100 KB)",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
 
 # GET and POST are separate routes so each has its own OpenAPI operation id.
 for _path, _handler in (
@@ -183,4 +196,7 @@ for _path, _handler in (
             _handler,
             methods=[_method],
             operation_id=f"{_handler.__name__}_{_method.lower()}",
+            response_model=PingAnswer,
+            response_model_exclude_unset=True,
+            openapi_extra=_PING_BODY if _method == "POST" else None,
         )

@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import WithJsonSchema
 
 from api.deps import AuthDep, SessionDep
 from api.errors import invalid
-from api.pagination import page_params
+from api.pagination import LimitQuery, PageQuery, page_params
+from api.schemas.common import API_ERRORS, Paged
+from api.schemas.monitors import Incident
 from api.serialize import incident_json
 from store.incidents import list_incidents
 
-router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+router = APIRouter(prefix="/api/incidents", tags=["incidents"], responses=API_ERRORS)
 
 
-@router.get("")
+@router.get("", response_model=Paged[Incident], response_model_exclude_unset=True)
 async def list_all(
     auth: AuthDep,
     session: SessionDep,
-    status: str | None = Query(None, description="active or resolved"),
-    monitorId: str | None = Query(None),
-    page: str | None = Query(None),
-    limit: str | None = Query(None),
+    status: Annotated[
+        str | None,
+        WithJsonSchema({"type": "string", "enum": ["", "active", "resolved"]}),
+        Query(description="active or resolved; omit for all"),
+    ] = None,
+    monitorId: Annotated[str | None, Query(description="Only this monitor's")] = None,
+    page: PageQuery = None,
+    limit: LimitQuery = None,
 ) -> dict[str, Any]:
     """Incidents newest first; ``status`` is active or resolved."""
     p = page_params(page, limit)

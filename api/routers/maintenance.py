@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request
+from pydantic import WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, StoreDep, require_role
 from api.errors import FieldIssue, invalid, not_found
 from api.idempotency import run_create
+from api.openapi import body, created
 from api.pagination import time_issue
+from api.schemas.alerting import Window, WindowCreate, WindowUpdate
+from api.schemas.common import API_ERRORS, Data, Message
 from api.serialize import iso
 from store.maintenance import (
     WindowFilter,
@@ -31,7 +35,7 @@ from store.maintenance import (
 from store.models import MaintenanceWindow, Monitor
 from store.monitors import get_monitor
 
-router = APIRouter(prefix="/api/maintenance", tags=["maintenance"])
+router = APIRouter(prefix="/api/maintenance", tags=["maintenance"], responses=API_ERRORS)
 
 FILTERS = ("active", "upcoming", "past")
 _FIELDS = frozenset({"title", "description", "monitorId", "startsAt", "endsAt", "isActive"})
@@ -122,12 +126,16 @@ def _unknown(body: Mapping[str, Any]) -> list[FieldIssue]:
     return [(f, "is not a maintenance window field") for f in extra]
 
 
-@router.get("")
+@router.get("", response_model=Data[list[Window]])
 async def list_all(
     auth: AuthDep,
     session: SessionDep,
     clock: ClockDep,
-    filter: str | None = Query(None, description="active, upcoming or past; omit for all"),
+    filter: Annotated[
+        str | None,
+        WithJsonSchema({"type": "string", "enum": ["", *FILTERS]}),
+        Query(description="active, upcoming or past; omit for all"),
+    ] = None,
 ) -> dict[str, Any]:
     """The organization's maintenance windows, optionally only active/upcoming/past ones."""
     if filter not in (None, "", *FILTERS):
@@ -138,7 +146,16 @@ async def list_all(
     return {"data": [window_json(w, m, now=now) for w, m in rows]}
 
 
-@router.post("", status_code=201, dependencies=[require_role("ADMIN")])
+@router.post(
+    "",
+    status_code=201,
+    response_model=Data[Window],
+    openapi_extra=body(WindowCreate),
+    responses=created(
+        "window_id", "maintenance_get_one", "maintenance_update", "maintenance_remove"
+    ),
+    dependencies=[require_role("ADMIN")],
+)
 async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep) -> Any:
     """Schedule a window; ``monitorId`` omitted or null makes it org-wide."""
     body = await read_object(request)
@@ -167,7 +184,7 @@ async def _owned(
     return found
 
 
-@router.get("/{window_id}")
+@router.get("/{window_id}", response_model=Data[Window])
 async def get_one(
     window_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -176,7 +193,12 @@ async def get_one(
     return {"data": window_json(window, monitor, now=clock.now())}
 
 
-@router.patch("/{window_id}", dependencies=[require_role("ADMIN")])
+@router.patch(
+    "/{window_id}",
+    response_model=Data[Window],
+    openapi_extra=body(WindowUpdate),
+    dependencies=[require_role("ADMIN")],
+)
 async def update(
     window_id: str, request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -199,7 +221,7 @@ async def update(
     return {"data": window_json(window, monitor, now=clock.now())}
 
 
-@router.delete("/{window_id}", dependencies=[require_role("ADMIN")])
+@router.delete("/{window_id}", response_model=Message, dependencies=[require_role("ADMIN")])
 async def remove(window_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """Delete a window; it stops withholding alerts at once."""
     window, _ = await _owned(session, auth, window_id)

@@ -13,7 +13,7 @@ from api.deps import Auth, AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep,
 from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
 from api.monitor_input import NO_URL_TYPES, Context, validate, with_create_defaults
-from api.openapi import body
+from api.openapi import body, created
 from api.pagination import (
     LimitQuery,
     Page,
@@ -118,6 +118,22 @@ async def list_all(
     status_code=201,
     response_model=Data[MonitorOut],
     openapi_extra=body(MonitorCreate),
+    responses=created(
+        "monitor_id",
+        "monitors_get_one",
+        "monitors_update",
+        "monitors_remove",
+        "monitors_pause",
+        "monitors_resume",
+        "monitors_checks",
+        "monitors_incidents",
+        "monitors_monitor_performance",
+        **{
+            f"ping_{kind}_{method}": {"token": "$response.body#/data/heartbeatToken"}
+            for kind in ("success", "start", "fail")
+            for method in ("get", "post")
+        },
+    ),
     **SHAPE,
     dependencies=[require_role("ADMIN")],
 )

@@ -12,13 +12,17 @@ from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, require_role
 from api.errors import ApiError, FieldIssue, invalid
 from api.idempotency import run_create
+from api.openapi import body
+from api.schemas.account import CreatedOrganization, OrganizationCreate, OrganizationUpdate
+from api.schemas.account import Organization as OrganizationOut
+from api.schemas.common import API_ERRORS, Data
 from api.serialize import org_json
 from store.models import Organization
 from store.org_origins import count_created_by, created_through_api, record_origin
 from store.orgs import SLUG_RE, create_org, email_taken, lock_org, slug_taken
 from store.plans import PLANS, limits_for
 
-router = APIRouter(prefix="/api/organization", tags=["organization"])
+router = APIRouter(prefix="/api/organization", tags=["organization"], responses=API_ERRORS)
 
 
 def _slug_conflict(slug: str) -> ApiError:
@@ -75,13 +79,19 @@ async def _allowance_left(session: AsyncSession, caller: Organization) -> None:
         )
 
 
-@router.get("")
+@router.get("", response_model=Data[OrganizationOut])
 async def get_org(auth: AuthDep) -> dict[str, Any]:
     """The organization the key belongs to."""
     return {"data": org_json(auth.org)}
 
 
-@router.post("", status_code=201, dependencies=[require_role("OWNER")])
+@router.post(
+    "",
+    status_code=201,
+    response_model=Data[CreatedOrganization],
+    openapi_extra=body(OrganizationCreate),
+    dependencies=[require_role("OWNER")],
+)
 async def create(
     request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
 ) -> Any:
@@ -135,7 +145,12 @@ async def create(
     return await run_create(request, auth, store, clock, _create, secret_fields=("apiKey",))
 
 
-@router.patch("", dependencies=[require_role("OWNER")])
+@router.patch(
+    "",
+    response_model=Data[OrganizationOut],
+    openapi_extra=body(OrganizationUpdate),
+    dependencies=[require_role("OWNER")],
+)
 async def update(
     request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:

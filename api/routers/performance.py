@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import WithJsonSchema
 
 from api.deps import AuthDep, ClockDep, SessionDep
 from api.errors import invalid, not_found
 from api.pagination import parse_int
+from api.schemas.common import API_ERRORS, Data
+from api.schemas.monitors import Performance
 from api.serialize import iso
 from store.monitors import get_monitor
 from store.performance import performance, performance_from_rollups
 
-router = APIRouter(prefix="/api/monitors", tags=["monitors"])
+router = APIRouter(prefix="/api/monitors", tags=["monitors"], responses=API_ERRORS)
+HoursQuery = Annotated[
+    str | None,
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 168}),
+    Query(description="Time range in hours, 1-168 (default 24)"),
+]
 # Past a day the series is hourly: the hourly rollups hold exactly its points.
 ROLLUP_FROM_HOURS = 24
 
 
-@router.get("/{monitor_id}/performance")
+@router.get("/{monitor_id}/performance", response_model=Data[Performance])
 async def monitor_performance(
     monitor_id: str,
     auth: AuthDep,
     session: SessionDep,
     clock: ClockDep,
-    hours: str | None = Query(None, description="Time range in hours, 1-168 (default 24)"),
+    hours: HoursQuery = None,
 ) -> dict[str, Any]:
     """Phase timings (dns, tcp, tls, ttfb, download, total, ms) and size of recent checks.
 

@@ -8,18 +8,24 @@ from sqlalchemy import select
 
 from api.deps import AuthDep, SessionDep
 from api.errors import ApiError, invalid, not_found
+from api.schemas.common import API_ERRORS
 from api.serialize import parse_check_id
 from store.artifacts import get_artifact
 from store.models import CheckResult
 from store.monitors import get_monitor
 
-router = APIRouter(prefix="/api/monitors", tags=["monitors"])
+router = APIRouter(prefix="/api/monitors", tags=["monitors"], responses=API_ERRORS)
 
 
 @router.get(
     "/{monitor_id}/checks/{check_id}/screenshot",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "The screenshot (PNG)"}},
+    responses={
+        200: {
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The screenshot (PNG)",
+        }
+    },
 )
 async def screenshot(
     monitor_id: str, check_id: str, auth: AuthDep, session: SessionDep

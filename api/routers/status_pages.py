@@ -126,8 +126,9 @@ async def get_one(request: Request, slug: str, session: SessionDep, clock: Clock
     if page is None:
         raise not_found("status_page")
     if not page.is_public:
+        # Called by hand (the page is public unless private): no security scheme.
         auth = await authenticate(
-            request, request.app.state.store, clock, request.app.state.settings
+            request, request.app.state.store, clock, request.app.state.settings, None
         )
         if auth.org_id != page.org_id:
             raise not_found("status_page")

@@ -9,23 +9,24 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from prometheus_client import generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy import func, select, text
 
 from api.deps import AuthDep, ClockDep, StoreDep
+from api.schemas.common import API_ERRORS, PUBLIC_ERRORS, Data
+from api.schemas.system import Region, SystemStatus
 from api.serialize import iso
 from api.unavailable import store_failed
 from store.channel_health import failing_channels
 from store.models import AlertOutbox, Incident, Monitor
 from store.workers_registry import WorkerInfo, live_regions, live_workers
 
-router = APIRouter(prefix="/api", tags=["system"])
+router = APIRouter(prefix="/api", tags=["system"], responses=PUBLIC_ERRORS)
 log = logging.getLogger("vigil.api")
 # Alerts due longer than this mean no dispatcher is keeping up.
 DISPATCH_LAG_LIMIT = timedelta(minutes=2)
 
 
-@router.get("/regions")
+@router.get("/regions", response_model=Data[list[Region]])
 async def regions(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
     """Regions with live workers: how many, and when one was last seen."""
     async with store.transaction() as session:
@@ -43,7 +44,7 @@ async def regions(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
     }
 
 
-@router.get("/status")
+@router.get("/status", response_model=Data[SystemStatus], response_model_exclude_unset=True)
 async def status(store: StoreDep, clock: ClockDep) -> dict[str, Any]:
     """The system's own health: the store, each region's workers, the alert dispatcher."""
     now = clock.now()
@@ -119,10 +120,23 @@ def _worker_json(w: WorkerInfo) -> dict[str, Any]:
     return data
 
 
-metrics_router = APIRouter(tags=["system"])
+METRICS_TYPE = "text/plain; version=0.0.4"
+_ERROR_REF = {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+metrics_router = APIRouter(tags=["system"], responses=API_ERRORS)
 
 
-@metrics_router.get("/metrics", response_class=PlainTextResponse)
+@metrics_router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"content": {METRICS_TYPE: {"schema": {"type": "string"}}}},
+        # Written out: with a model, FastAPI would give errors this route's text type.
+        **{
+            s: {"description": r["description"], "content": {"application/json": _ERROR_REF}}
+            for s, r in API_ERRORS.items()
+        },
+    },
+)
 async def metrics(auth: AuthDep, store: StoreDep, clock: ClockDep) -> PlainTextResponse:
     """The organization's figures, and the fleet's live workers, in Prometheus text format.
 
@@ -170,4 +184,4 @@ async def metrics(auth: AuthDep, store: StoreDep, clock: ClockDep) -> PlainTextR
     ]
     # This process's own metrics (requests; in `vigil run` also checks and alerts).
     own = generate_latest().decode()
-    return PlainTextResponse("\n".join(lines) + "\n" + own, media_type=CONTENT_TYPE_PLAIN_0_0_4)
+    return PlainTextResponse("\n".join(lines) + "\n" + own, media_type=METRICS_TYPE)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -17,8 +17,11 @@ class KeyCreate(In):
     readOnly: bool = Field(False, description="GET/HEAD only")
     expiresAt: str | None = Field(
         None,
-        json_schema_extra={"format": "date-time"},
-        description="Not after the creating key's own expiry; omitted, it is that expiry",
+        examples=["2026-01-01T00:00:00Z"],
+        description=(
+            "ISO 8601 (no offset = UTC). Not after the creating key's own expiry; "
+            "omitted, it is that expiry"
+        ),
     )
 
     model_config = {"json_schema_extra": {"examples": [{"name": "CI/CD Pipeline"}]}}
@@ -46,8 +49,10 @@ class OrganizationCreate(In):
 
 
 class OrganizationUpdate(In):
-    name: str | Omit = Field(None, min_length=1, max_length=100, examples=["Acme Corporation"])
-    slug: str | Omit = Field(None, pattern=SLUG_PATTERN)
+    name: (
+        Annotated[str, Field(min_length=1, max_length=100, examples=["Acme Corporation"])] | Omit
+    ) = None
+    slug: Annotated[str, Field(pattern=SLUG_PATTERN)] | Omit = None
 
 
 class Organization(Out):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from pydantic.config import JsonDict
@@ -23,16 +23,18 @@ class ChannelCreate(In):
         description=_CHANNEL_CONFIG,
         examples=[{"webhookUrl": "https://hooks.slack.com/services/xxx"}],
     )
-    enabled: bool | Omit = Field(None, description="Default true")
-    isActive: bool | Omit = Field(None, description="Same as enabled")
+    enabled: Annotated[bool, Field(description="Default true")] | Omit = None
+    isActive: Annotated[bool, Field(description="Same as enabled")] | Omit = None
 
 
 class ChannelUpdate(In):
-    name: str | Omit = Field(None, min_length=1, max_length=100)
-    type: ChannelType | Omit = Field(None, description="Cannot change")
-    config: dict[str, Any] | Omit = Field(None, description="Masked secrets sent back are kept")
-    enabled: bool | Omit = Field(None)
-    isActive: bool | Omit = Field(None)
+    name: Annotated[str, Field(min_length=1, max_length=100)] | Omit = None
+    type: Annotated[ChannelType, Field(description="Cannot change")] | Omit = None
+    config: (
+        Annotated[dict[str, Any], Field(description="Masked secrets sent back are kept")] | Omit
+    ) = None
+    enabled: bool | Omit = None
+    isActive: bool | Omit = None
 
 
 class Channel(Out):
@@ -52,7 +54,8 @@ class TestDelivery(Out):
     statusCode: int | None
 
 
-_WHEN: JsonDict = {"format": "date-time"}
+# ISO 8601 as Python reads it (no offset = UTC): wider than JSON Schema's "date-time".
+_WHEN: JsonDict = {"description": "ISO 8601; no offset means UTC"}
 
 
 class WindowCreate(In):
@@ -77,12 +80,12 @@ class WindowCreate(In):
 
 
 class WindowUpdate(In):
-    title: str | Omit = Field(None, min_length=1, max_length=200)
+    title: Annotated[str, Field(min_length=1, max_length=200)] | Omit = None
     description: str | None = Field(None, max_length=5000)
     monitorId: str | None = None
-    startsAt: str | Omit = Field(None, json_schema_extra=_WHEN)
-    endsAt: str | Omit = Field(None, json_schema_extra=_WHEN)
-    isActive: bool | Omit = Field(None)
+    startsAt: Annotated[str, Field(json_schema_extra=_WHEN)] | Omit = None
+    endsAt: Annotated[str, Field(json_schema_extra=_WHEN)] | Omit = None
+    isActive: bool | Omit = None
 
 
 class Window(Out):

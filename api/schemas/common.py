@@ -92,7 +92,7 @@ _MEANING = {
     408: "The request body did not arrive in time",
     409: "Conflict (a taken slug, an Idempotency-Key in flight)",
     413: "The request body is larger than 1 MB",
-    422: "An Idempotency-Key reused with a different request",
+    422: "An Idempotency-Key reused with a different request (create endpoints)",
     429: "Rate limit exceeded; see Retry-After",
     500: "Internal error; report the request id",
     503: "The store is unavailable",
@@ -104,5 +104,6 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody, "description": _MEANING[s]} for s in statuses}
 
 
-PUBLIC_ERRORS = errors(400, 404, 408, 413, 429, 500, 503)
+# 422 is listed so that FastAPI does not add its own validation body (ours is 400).
+PUBLIC_ERRORS = errors(400, 404, 408, 413, 422, 429, 500, 503)
 API_ERRORS = errors(400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 503)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -36,20 +36,24 @@ class MonitorFields(In):
     HEARTBEAT) ``url``. Rules across fields (timeout within interval, the plan's
     minimum interval, quorum within regions, the URL form of each type) answer 400."""
 
-    name: str | Omit = Field(None, min_length=1, max_length=100, examples=["Production API"])
+    name: (
+        Annotated[str, Field(min_length=1, max_length=100, examples=["Production API"])] | Omit
+    ) = None
     url: str | None = Field(None, max_length=2048, examples=["https://api.example.com/health"])
-    type: MonitorType | Omit = Field(None)
-    interval: int | Omit = Field(None, ge=15, le=MAX_INTERVAL_S, examples=[60])
-    method: Method | Omit = Field(None)
+    type: MonitorType | Omit = None
+    interval: Annotated[int, Field(ge=15, le=MAX_INTERVAL_S, examples=[60])] | Omit = None
+    method: Method | Omit = None
     expectedStatus: int | None = Field(None, ge=100, le=599, examples=[200])
     expectedKeyword: str | None = Field(None, max_length=500)
-    timeout: int | Omit = Field(None, ge=1, le=60, examples=[10])
-    regions: list[str] | Omit = Field(None, min_length=1, examples=[["us-east-1"]])
-    config: dict[str, Any] | Omit = Field(None, description=_CONFIG, examples=[_EXAMPLE_CONFIG])
-    isActive: bool | Omit = Field(None)
-    failureThreshold: int | Omit = Field(None, ge=1, le=MAX_THRESHOLD)
-    recoveryThreshold: int | Omit = Field(None, ge=1, le=MAX_THRESHOLD)
-    regionQuorum: int | Omit = Field(None, ge=1)
+    timeout: Annotated[int, Field(ge=1, le=60, examples=[10])] | Omit = None
+    regions: Annotated[list[str], Field(min_length=1, examples=[["us-east-1"]])] | Omit = None
+    config: (
+        Annotated[dict[str, Any], Field(description=_CONFIG, examples=[_EXAMPLE_CONFIG])] | Omit
+    ) = None
+    isActive: bool | Omit = None
+    failureThreshold: Annotated[int, Field(ge=1, le=MAX_THRESHOLD)] | Omit = None
+    recoveryThreshold: Annotated[int, Field(ge=1, le=MAX_THRESHOLD)] | Omit = None
+    regionQuorum: Annotated[int, Field(ge=1)] | Omit = None
     retryInterval: int | None = Field(None, ge=10, le=MAX_INTERVAL_S)
     alertChannels: list[str] | None = Field(None, description="Channel ids; null = all")
     reminderInterval: int | None = Field(None, ge=1, le=10080, description="Minutes")

@@ -144,6 +144,17 @@ CASES = [
         ),
         id="assertion-inf-text",
     ),
+    pytest.param(
+        Bad(
+            "POST",
+            M,
+            assertion(200, kind="status_code").replace(b'"status_code"', b"[]"),
+            400,
+            "invalid_request",
+            "config.assertions[0].type",
+        ),
+        id="assertion-type-a-list",
+    ),
     # Text the stores cannot keep alike
     pytest.param(
         Bad("POST", M, literal("name", '"a\\u0000b"'), 400, "invalid_request", "name"),
@@ -213,6 +224,28 @@ CASES = [
             "url",
         ),
         id="unclosed-ipv6-update",
+    ),
+    pytest.param(
+        Bad(
+            "POST",
+            M,
+            monitor(type="DNS", url="example.com", config={"nameserver": "[::1"}),
+            400,
+            "invalid_request",
+            "config.nameserver",
+        ),
+        id="unclosed-ipv6-nameserver",
+    ),
+    pytest.param(
+        Bad(
+            "POST",
+            "/api/alert-channels",
+            raw('{"name":"c","type":"WEBHOOK","config":{"url":"http://[::1/hook"}}'),
+            400,
+            "invalid_request",
+            "config.url",
+        ),
+        id="unclosed-ipv6-webhook",
     ),
     # Dates
     pytest.param(

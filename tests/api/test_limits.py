@@ -11,14 +11,15 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from api.deps import AUTH_FAILURES_PER_MINUTE
 from api.main import create_app
-from api.routers.heartbeat import UNKNOWN_TOKENS_PER_MINUTE
 from store.clock import FrozenClock
 from store.config import Settings
 from store.db import Store
 from tests.api.conftest import Tenant, make_settings, make_tenant
 from tests.api.helpers import assert_error, monitor_body
+
+AUTH_FAILURES_PER_MINUTE = Settings().auth_failures_per_minute
+UNKNOWN_TOKENS_PER_MINUTE = Settings().unknown_tokens_per_minute
 
 
 @asynccontextmanager
