@@ -108,8 +108,14 @@ def is_plain(item: RecordedResult) -> bool:
     )
 
 
+# A 4-byte column: a slot missed by weeks (a paused fleet, a frozen test clock)
+# must not make the batch fail to write. The details keep the exact figure.
+INT_MAX = 2**31 - 1
+
+
 def _lateness_ms(item: RecordedResult) -> int:
-    return round((item.started_at - item.due_at).total_seconds() * 1000)
+    late = round((item.started_at - item.due_at).total_seconds() * 1000)
+    return max(-INT_MAX, min(INT_MAX, late))
 
 
 def _f32(value: float) -> bytes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base
@@ -67,10 +67,13 @@ class _RollupColumns:
 
 class HourlyRollup(_RollupColumns, Base):
     __tablename__ = "check_rollups_hourly"
+    # Organization-wide sums (the dashboard) and retention read a time range.
+    __table_args__ = (Index(None, "bucket_at"),)
 
 
 class DailyRollup(_RollupColumns, Base):
     __tablename__ = "check_rollups_daily"
+    __table_args__ = (Index(None, "bucket_at"),)
 
 
 # The histogram's counters, h00..h51, as plain integer columns so that an upsert can

@@ -108,3 +108,13 @@ def test_vigil_rollup_backfill_builds_the_rollups_from_raw_rows(database_url: st
     )
     assert bad.returncode == 2
     assert "--since 'last tuesday' is not a date" in bad.stderr
+
+
+async def test_a_result_weeks_late_is_written_with_its_lateness_capped(store: Store) -> None:
+    (mid,) = await add_monitors(store, 1, url="http://127.0.0.1:9/", now=T0)
+    late = item(mid, "UP", at=T0, lateness_ms=30 * 86_400_000.0)
+    async with store.transaction() as s:
+        await record_results(s, [late])
+    async with store.sessions() as s:
+        (row,) = (await s.scalars(select(CheckResult))).all()
+    assert row.lateness_ms == 2**31 - 1

@@ -58,6 +58,7 @@ def upgrade() -> None:
             ),
             sa.PrimaryKeyConstraint("monitor_id", "region", "bucket_at", name=op.f(f"pk_{table}")),
         )
+        op.create_index(op.f(f"ix_{table}_bucket_at"), table, ["bucket_at"])
     if op.get_bind().dialect.name == "postgresql":
         _partition_results()
         return
