@@ -8,6 +8,13 @@ maintenance counts as maintenance, not downtime).
 
 Uptime is by time, ``(observed - downtime) / observed``, where observed time starts
 when the monitor was created and ends now; it is rounded down, never up to 100 %.
+
+The swap to the rollups (issue 11's ``store.uptime.uptime_days(session, ids, since=,
+until=)``): ``daily_uptime`` maps each of its days to ``DayUptime`` here (``day`` =
+``date``, ``failed`` = ``down``, ``observed_s`` from its property, ``maintenance_s``
+as is, ``avg_response_ms`` from the daily rollup's response time), ``uptime_pct``
+becomes its ``percent``, and ``uptime_since`` sums its days (``UptimeSummary``).
+Nothing outside this module changes.
 """
 
 from __future__ import annotations
