@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from alerting.redact import mask_headers, mask_secret, mask_url
+from store.clock import iso_ms
 from store.keys import mask
 from store.models import ApiKey, CheckResult, Incident, Monitor, Organization
 
-
-def iso(value: datetime | None) -> str | None:
-    """``2025-06-15T10:30:00.000Z``, as the reference writes times."""
-    if value is None:
-        return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+iso = iso_ms
 
 
 def check_id(row_id: int) -> str:

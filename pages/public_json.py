@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pages.view import IncidentView, MaintenanceView, PageView
+from store.clock import iso_ms
 
-
-def iso(value: datetime | None) -> str | None:
-    """``2025-06-15T10:30:00.000Z``, as the reference writes times."""
-    if value is None:
-        return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+iso = iso_ms
 
 
 def incident_json(i: IncidentView) -> dict[str, Any]:

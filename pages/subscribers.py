@@ -29,6 +29,7 @@ from alerting.outbox import enqueue
 from pages.links import confirm_url, page_url, unsubscribe_url
 from pages.public_json import iso
 from store.base import new_id
+from store.channels import create_channel
 from store.models import AlertChannel, Incident, MaintenanceWindow, Monitor
 from store.status_page_models import (
     SUBSCRIBER_CHANNEL,
@@ -56,19 +57,15 @@ def email_problem(address: str) -> str | None:
 async def _channel(
     session: AsyncSession, page: StatusPage, config: dict[str, Any], *, now: datetime
 ) -> AlertChannel:
-    channel = AlertChannel(
-        id=new_id("ac"),
-        org_id=page.org_id,
+    return await create_channel(
+        session,
+        page.org_id,
         name=f"Subscriber of {page.slug}",
-        type=SUBSCRIBER_CHANNEL,
+        channel_type=SUBSCRIBER_CHANNEL,
         config=config,
         is_active=True,
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
-    session.add(channel)
-    await session.flush()
-    return channel
 
 
 async def subscribe_email(

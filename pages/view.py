@@ -229,9 +229,13 @@ def _by_day(
     return out
 
 
-async def load_view(session: AsyncSession, page: StatusPage, *, now: datetime) -> PageView:
-    """Everything the page shows, as of ``now``."""
+async def load_view(
+    session: AsyncSession, page: StatusPage, *, now: datetime, only: str | None = None
+) -> PageView:
+    """Everything the page shows, as of ``now``; ``only`` one component (for its badges)."""
     components = (await components_of(session, [page.id]))[page.id]
+    if only is not None:
+        components = [(c, m) for c, m in components if c.id == only]
     monitor_ids = sorted({m.id for _, m in components})
     names: dict[str, list[str]] = {}
     for component, monitor in components:

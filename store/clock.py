@@ -37,3 +37,10 @@ class FrozenClock:
 def utc(value: datetime) -> datetime:
     """Treat a naive datetime (as SQLite returns them) as UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def iso_ms(value: datetime | None) -> str | None:
+    """``2025-06-15T10:30:00.000Z``, as the API reference writes times."""
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

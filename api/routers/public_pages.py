@@ -56,12 +56,14 @@ def page_cache(request: Request) -> RenderCache:
     return cache
 
 
-async def _view(store: Store, clock: Clock, slug: str) -> PageView | None:
+async def _view(
+    store: Store, clock: Clock, slug: str, *, only: str | None = None
+) -> PageView | None:
     async with store.transaction() as session:
         page = await page_by_slug(session, slug)
         if page is None or not page.is_public:
             return None
-        return await load_view(session, page, now=clock.now())
+        return await load_view(session, page, now=clock.now(), only=only)
 
 
 def _respond(request: Request, served: Served) -> Response:
@@ -149,7 +151,7 @@ async def _badge_values(
     store: Store, clock: Clock, slug: str, component_id: str, kind: str
 ) -> tuple[str, str, str] | None:
     """(label, message, colour) of one badge; None when the page or component is unknown."""
-    view = await _view(store, clock, slug)
+    view = await _view(store, clock, slug, only=component_id)
     component = view.component(component_id) if view else None
     if view is None or component is None:
         return None
