@@ -24,6 +24,7 @@ from api.routers import (
     maintenance,
     monitors,
     organization,
+    otlp,
     performance,
     screenshots,
     system,
@@ -79,6 +80,7 @@ def create_app(
         ai_ingest,
         ai,
         ai_cost_alert,
+        otlp,
     ):
         app.include_router(module.router)
     app.include_router(system.metrics_router)
