@@ -49,8 +49,10 @@ class AiIngestLane:
         try:
             if too_big:
                 raise ApiError(413, f"Event body is larger than {MAX_BODY} bytes")
-            if b"json" not in headers.get(b"content-type", b"application/json"):
-                raise invalid([("Content-Type", "must be application/json")])
+            # text/plain too: navigator.sendBeacon and "simple" CORS posts send it.
+            content_type = headers.get(b"content-type", b"application/json")
+            if b"json" not in content_type and not content_type.startswith(b"text/plain"):
+                raise invalid([("Content-Type", "must be application/json or text/plain")])
             payload: dict[str, Any] = await answer(
                 scope["app"],
                 monitor_id,

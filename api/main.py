@@ -27,6 +27,7 @@ from api.routers import (
     maintenance,
     monitors,
     organization,
+    otlp,
     performance,
     public_pages,
     screenshots,
@@ -102,6 +103,7 @@ def create_app(
         ai,
         ai_cost_alert,
         team,
+        otlp,
     ):
         app.include_router(module.router)
     app.include_router(system.metrics_router)

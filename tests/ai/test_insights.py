@@ -46,13 +46,19 @@ def many(n: int, **fields: Any) -> list[EventInput]:
 
 
 def hourly(
-    today: dict[str, Any], baseline: dict[str, Any], *, errors_today: int = 0
+    today: dict[str, Any],
+    baseline: dict[str, Any] | list[dict[str, Any]],
+    *,
+    errors_today: int = 0,
 ) -> list[EventInput]:
     """30 events in the last complete hour and in that hour of each of the 7 days before."""
     out: list[EventInput] = []
     for day in range(8):
         at = LAST_HOUR - timedelta(days=day)
-        fields = today if day == 0 else baseline
+        if day == 0:
+            fields = today
+        else:
+            fields = baseline[day - 1] if isinstance(baseline, list) else baseline
         for k in range(30):
             failed = k < (errors_today if day == 0 else (1 if day % 2 else 0))
             out.append(ev(created_at=at, error="overloaded" if failed else None, **fields))
@@ -64,6 +70,8 @@ def sessions(runaway: float) -> list[EventInput]:
     return [*out, ev(session_id="loop", client_cost_usd=runaway)]
 
 
+# The same hour on the previous 7 days: median 1,000 ms, MAD 500 ms.
+NOISY = [{"latency_ms": ms} for ms in (500, 1500, 500, 1500, 500, 1500, 1000)]
 Seed = Callable[[], list[EventInput]]
 RULES: list[Any] = [
     pytest.param(
@@ -97,6 +105,13 @@ RULES: list[Any] = [
         lambda: hourly({"latency_ms": 2000}, {"latency_ms": 500}),
         lambda: hourly({"latency_ms": 560}, {"latency_ms": 500}),
         id="latency_regression",
+    ),
+    pytest.param(
+        "latency_regression",
+        lambda: hourly({"latency_ms": 5000}, NOISY),
+        # 1.6 x the median, but within 3 robust deviations of a noisy baseline.
+        lambda: hourly({"latency_ms": 1600}, NOISY),
+        id="latency_regression_noisy_baseline",
     ),
     pytest.param(
         "cost_anomaly",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -368,3 +369,16 @@ async def test_price_override_wins_over_genai_prices(
     assert r.json() == {"data": {"deleted": True}}
     r = await ingest(client, mine["id"], event)
     assert r.json()["data"]["costUsd"] is None
+
+
+async def test_beacon_style_text_plain_posts_are_accepted(
+    client: httpx.AsyncClient, tenant: Tenant, store: Store
+) -> None:
+    monitor = await create_llm(client, tenant)
+    url = f"/api/ai/ingest/{monitor['id']}"
+    raw = json.dumps(BASE_EVENT).encode()
+    r = await client.post(url, content=raw, headers={"content-type": "text/plain;charset=UTF-8"})
+    assert r.status_code == 200, r.text
+    r = await client.post(url, content=raw, headers={"content-type": "application/xml"})
+    assert r.status_code == 400 and r.json()["fields"][0]["field"] == "Content-Type"
+    assert len(await stored(store, monitor["id"])) == 1

@@ -224,3 +224,27 @@ async def test_ai_events_page_like_the_reference_and_walk_by_cursor(
     assert r.status_code == 400
     r = await client.get(url, params={"cursor": "garbage!"}, headers=tenant.headers)
     assert r.status_code == 400 and r.json()["fields"][0]["field"] == "cursor"
+
+
+@pytest.mark.parametrize(
+    ("slow", "p95"),
+    [
+        # 100 events: the 95th by rank is the first slow one when 6 are slow...
+        pytest.param(6, 5000, id="rank-95-is-slow"),
+        # ...and the last fast one when 5 are slow.
+        pytest.param(5, 100, id="rank-95-is-fast"),
+    ],
+)
+async def test_p95_is_the_bucket_bound_of_the_95th_event_by_rank(
+    client: httpx.AsyncClient, tenant: Tenant, slow: int, p95: int
+) -> None:
+    monitor = await create_llm(client, tenant)
+    base = {"provider": "openai", "model": "gpt-4o", "promptTokens": 1, "completionTokens": 1}
+    latencies = [9000] + [4200] * (slow - 1) + [90] * (100 - slow)
+    bodies = [{**base, "latencyMs": ms} for ms in latencies]
+    for r in await asyncio.gather(*(ingest(client, monitor["id"], b) for b in bodies)):
+        assert r.status_code == 200
+    url = f"/api/monitors/{monitor['id']}/ai-usage"
+    data = (await client.get(url, headers=tenant.headers)).json()["data"]
+    # 4,200 ms falls in the (3,000, 5,000] bucket, 90 ms in (50, 100]; the slowest is 9,000.
+    assert data["p95Latency"] == p95
