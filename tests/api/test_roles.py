@@ -23,6 +23,9 @@ PUBLIC = (
     re.compile(r"^/api/heartbeat/"),  # cron jobs ping with the monitor's token
     re.compile(r"^/api/team/accept$"),  # an invitee has no key yet
     re.compile(r"^/api/billing/webhook$"),  # RevenueCat, with its own Authorization
+    re.compile(r"^/status/"),  # a status page's visitors subscribe
+    re.compile(r"^/api/ai/ingest/"),  # an application sends its LLM events
+    re.compile(r"^/v1/traces$"),  # OTLP exporters, with an ingest key
 )
 # What only an OWNER may do: the organization itself and its billing.
 OWNER_ONLY = {
