@@ -60,6 +60,9 @@ class Organization(Out):
     name: str = Field(examples=["Acme Inc"])
     slug: str = Field(examples=["acme-inc"])
     plan: str = Field(examples=["PRO"])
+    trusted: bool = Field(
+        False, description="Read-only: its monitors and channels may reach internal addresses"
+    )
     createdAt: Timestamp | None
 
 
@@ -74,10 +77,19 @@ class DashboardStats(Out):
     incidentsToday: int = Field(examples=[3])
 
 
+class OverLimit(Out):
+    """Monitors kept from a larger plan that this one would not allow today."""
+
+    monitorsOverLimit: int = Field(examples=[0])
+    intervalBelowMinimum: list[str] = Field(description="Monitor ids")
+    browserNotAllowed: list[str] = Field(description="Monitor ids")
+
+
 class BillingInfo(Out):
     plan: str = Field(examples=["PRO"])
     monitorCount: int = Field(examples=[42])
     monitorLimit: int | None = Field(examples=[50], description="null: unlimited")
+    overLimit: OverLimit | None = None
 
 
 class Billing(BillingInfo):
