@@ -13,7 +13,10 @@ class Health(Out):
 
 class WorkerRef(Out):
     id: str
-    version: str | None
+    version: str
+    healthy: bool = Field(True, description="False while its canary checks fail")
+    canaryError: str | None = None
+    unhealthySince: Timestamp | None = None
 
 
 class Component(Out):
@@ -24,6 +27,10 @@ class Component(Out):
     lastSeenAt: Timestamp | None = None
     workers: list[WorkerRef] | None = None
     oldestDueAlertAt: Timestamp | None = None
+    healthyWorkerCount: int | None = None
+    failingChannels: int | None = None
+    failingSince: Timestamp | None = None
+    undeliveredAlerts: int | None = None
 
 
 class SystemStatus(Out):
@@ -34,6 +41,7 @@ class SystemStatus(Out):
 class Region(Out):
     region: str = Field(examples=["us-east-1"])
     workerCount: int
+    healthyWorkerCount: int | None = None
     lastSeenAt: Timestamp | None
 
 
