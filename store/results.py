@@ -114,7 +114,8 @@ INT_MAX = 2**31 - 1
 
 
 def _lateness_ms(item: RecordedResult) -> int:
-    late = round((item.started_at - item.due_at).total_seconds() * 1000)
+    # From the row's own time, so that checked_at - lateness is the slot (to the ms).
+    late = round((item.checked_at - item.due_at).total_seconds() * 1000)
     return max(-INT_MAX, min(INT_MAX, late))
 
 
