@@ -25,7 +25,7 @@ async def test_access_log_escapes_control_characters_and_masks_heartbeat_tokens(
     lines = [r.getMessage() for r in caplog.records if r.name == "vigil.access"]
     assert len(lines) == 2
     assert all("\n" not in line and "\r" not in line and "\x1b" not in line for line in lines)
-    assert lines[0].startswith("GET /api/monitors/x\\n2026-03-01 INFO forged\\r\\x1b[31m ")
+    assert lines[0].startswith("GET /api/monitors/x\\x0a2026-03-01 INFO forged\\x0d\\x1b[31m ")
     assert TOKEN not in lines[1]
     assert lines[1].startswith("GET /api/heartbeat/\u2026ghij/fail ")
 

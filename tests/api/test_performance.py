@@ -139,7 +139,13 @@ async def test_regions_and_status_are_public_and_list_live_workers(
     status = (await client.get("/api/status")).json()["data"]
     assert status["status"] == "operational"
     names = [c["name"] for c in status["components"]]
-    assert names == ["store", "workers:eu-west-1", "workers:us-east-1", "dispatcher"]
+    assert names == [
+        "store",
+        "workers:eu-west-1",
+        "workers:us-east-1",
+        "dispatcher",
+        "alert-channels",
+    ]
 
     # A worker whose canary fails: its region is degraded (or down with no healthy worker).
     async with store.transaction() as session:

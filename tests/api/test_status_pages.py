@@ -11,7 +11,7 @@ import pytest
 from store.clock import FrozenClock
 from store.db import Store
 from tests.api.conftest import Tenant, make_tenant
-from tests.api.helpers import ISO_MS, add_incident, assert_error, create_monitor
+from tests.api.helpers import ISO_MS, add_checks, add_incident, assert_error, create_monitor
 
 # The reference's fields of a page in the list and in the create response.
 REFERENCE_PAGE_FIELDS = {
@@ -170,6 +170,21 @@ async def test_uptime90d_is_by_time_and_never_rounded_up(
         monitor_id=api,
         started_at=created + timedelta(days=2),
         resolved_at=created + timedelta(days=2, seconds=1),
+    )
+    # A check every hour: uptime by time counts the hours that have data.
+    await add_checks(
+        store,
+        [
+            {
+                "monitor_id": api,
+                "region": "us-east-1",
+                "status": "UP",
+                "checked_at": created + timedelta(hours=h, minutes=1),
+                "response_time_ms": 100,
+                "total_ms": 100.0,
+            }
+            for h in range(10 * 24)
+        ],
     )
 
     data = (await client.get("/api/status-pages/acme-status")).json()["data"]
