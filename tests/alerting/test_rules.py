@@ -37,6 +37,7 @@ async def org_key(store: Store, clock: FrozenClock) -> tuple[str, str]:
             plan="ENTERPRISE",
             owner_email="o@a.t",
             now=clock.now(),
+            trusted=True,
         )
     return org.id, key
 

@@ -19,7 +19,13 @@ async def test_last_checks_of_more_monitors_than_one_slice(
     count = LAST_CHECKS_SLICE + 1
     async with store.transaction() as session:
         org, _ = await create_org(
-            session, name="A", slug="a", plan="ENTERPRISE", owner_email="a@a.test", now=now
+            session,
+            name="A",
+            slug="a",
+            plan="ENTERPRISE",
+            owner_email="a@a.test",
+            now=now,
+            trusted=True,
         )
         ids = [new_id("mon") for _ in range(count)]
         session.add_all(

@@ -26,12 +26,13 @@ async def _register(store: Store, worker_id: str, region: str, *, at: datetime) 
         )
 
 
-async def test_live_regions_counts_workers_seen_within_a_minute(store: Store) -> None:
+async def test_live_regions_counts_workers_seen_within_the_stale_window(store: Store) -> None:
     await _register(store, "eu-1", "eu-west", at=T0)
     await _register(store, "eu-2", "eu-west", at=T0 + timedelta(seconds=5))
     await _register(store, "us-1", "us-east", at=T0)
     await _register(store, "ap-dead", "ap-south", at=T0 - timedelta(minutes=5))
-    now = T0 + timedelta(seconds=30)
+    # Listed while seen within STALE_AFTER_S (12 s): eu-1 and us-1 were seen 10 s ago.
+    now = T0 + timedelta(seconds=10)
 
     async with store.sessions() as s:
         regions = await live_regions(s, now=now)
