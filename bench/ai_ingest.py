@@ -64,7 +64,13 @@ async def create_llm_monitors(url: str, count: int) -> list[str]:
     ids = []
     async with store.transaction() as session:
         org, _ = await create_org(
-            session, name="Bench", slug="bench", plan="ENTERPRISE", owner_email="b@bench", now=now
+            session,
+            name="Bench",
+            slug="bench",
+            plan="ENTERPRISE",
+            owner_email="b@bench",
+            now=now,
+            trusted=True,
         )
         for i in range(count):
             monitor = await create_monitor(

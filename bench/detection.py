@@ -43,7 +43,13 @@ async def setup(url: str, *, target: str, hook: str, interval: int, threshold: i
     now = datetime.now(UTC)
     async with store.transaction() as session:
         org, _ = await create_org(
-            session, name="Bench", slug="bench", plan="ENTERPRISE", owner_email="b@b", now=now
+            session,
+            name="Bench",
+            slug="bench",
+            plan="ENTERPRISE",
+            owner_email="b@b",
+            now=now,
+            trusted=True,
         )
         session.add(
             AlertChannel(

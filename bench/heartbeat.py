@@ -54,7 +54,13 @@ async def create_heartbeats(url: str, count: int) -> list[str]:
     tokens = []
     async with store.transaction() as session:
         org, _ = await create_org(
-            session, name="Bench", slug="bench", plan="ENTERPRISE", owner_email="b@bench", now=now
+            session,
+            name="Bench",
+            slug="bench",
+            plan="ENTERPRISE",
+            owner_email="b@bench",
+            now=now,
+            trusted=True,
         )
         for i in range(count):
             monitor = await create_monitor(

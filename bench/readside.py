@@ -220,6 +220,7 @@ async def measure(sync: str, *, monitors: int, days: int, reuse: bool) -> dict[s
                 plan="ENTERPRISE",
                 owner_email="b@x.test",
                 now=now,
+                trusted=True,
             )
         # Partitions for every raw day, as housekeeping keeps them.
         await apply_retention(store, now=now, days=days + 1)

@@ -98,7 +98,13 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     store = Store(url)
     async with store.transaction() as session:
         org, _ = await create_org(
-            session, name="Bench", slug="bench", plan="ENTERPRISE", owner_email="b@bench", now=NOW
+            session,
+            name="Bench",
+            slug="bench",
+            plan="ENTERPRISE",
+            owner_email="b@bench",
+            now=NOW,
+            trusted=True,
         )
     rows = fill(sync, org.id, monitors=args.monitors, every_min=args.every_min)
     async with store.transaction() as session:

@@ -145,6 +145,7 @@ async def _queue_alert(store: Store, url: str, *, event_id: str) -> str:
             plan="ENTERPRISE",
             owner_email=f"o@{event_id}.t",
             now=clock.now(),
+            trusted=True,
         )
     channel = await make_channel(store, clock, org.id, config={"url": url, "secret": "s"})
     monitor = await make_monitor(store, clock, org.id)
@@ -206,7 +207,13 @@ async def _heartbeats(store: Store, count: int) -> dict[str, str]:
     now = _now()
     async with store.transaction() as session:
         org, _ = await create_org(
-            session, name="Pings", slug="pings", plan="ENTERPRISE", owner_email="o@p.t", now=now
+            session,
+            name="Pings",
+            slug="pings",
+            plan="ENTERPRISE",
+            owner_email="o@p.t",
+            now=now,
+            trusted=True,
         )
         out = {}
         for i in range(count):
@@ -330,7 +337,13 @@ async def test_store_stopped_and_restarted_loses_nothing_and_alerts_once_per_cha
         )
         async with fault_store.transaction() as session:
             _, key = await create_org(
-                session, name="Ops", slug="ops", plan="ENTERPRISE", owner_email="o@o.t", now=_now()
+                session,
+                name="Ops",
+                slug="ops",
+                plan="ENTERPRISE",
+                owner_email="o@o.t",
+                now=_now(),
+                trusted=True,
             )
         hb_token = next(iter(await _heartbeats(fault_store, 1)))
         await f.start("worker", "worker", "--region", "local")
