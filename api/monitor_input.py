@@ -103,11 +103,42 @@ def with_create_defaults(values: dict[str, Any], ctx: Context) -> dict[str, Any]
     return out
 
 
-def _whole(field: str, value: Any) -> Any:
+def whole(field: str, value: Any) -> Any:
     """``60.0`` -> ``60`` for whole-number fields; anything else as it is."""
     if field in WHOLE_NUMBER_FIELDS and isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def plan_refusal(plan: str, monitor_type: Any) -> str | None:
+    """Why the plan does not allow a monitor of this type (a 403), or None."""
+    if monitor_type == "BROWSER" and not limits_for(plan).browser_allowed:
+        return (
+            f"BROWSER monitors need the BUSINESS or ENTERPRISE plan; this organization is on {plan}"
+        )
+    return None
+
+
+def limit_refusal(plan: str, monitor_count: int) -> str | None:
+    """Why the plan allows no further monitor beside ``monitor_count`` (a 403), or None."""
+    limit = limits_for(plan).monitor_limit
+    if limit is not None and monitor_count >= limit:
+        return (
+            f"Plan limit reached: the {plan} plan allows {limit} monitors; "
+            "delete a monitor or upgrade the plan"
+        )
+    return None
+
+
+# Columns an update may not set to null (the others mean "default" or "none" when null).
+NOT_NULL = ("name", "url", "type", "interval_s", "method", "timeout_s", "regions")
+
+
+def finish_update(values: dict[str, Any], current_type: str) -> list[FieldIssue]:
+    """After ``validate`` passed an update: fill what null means, refuse what it cannot mean."""
+    if values.get("url", "") is None and (values.get("type") or current_type) in NO_URL_TYPES:
+        values["url"] = ""  # a heartbeat or LLM monitor has no target
+    return [(c, "cannot be null") for c in NOT_NULL if c in values and values[c] is None][:1]
 
 
 def is_host(value: str) -> bool:
@@ -193,7 +224,7 @@ def validate(
     unknown = sorted(set(body) - set(COLUMNS) - READ_ONLY_FIELDS)
     for name in unknown:
         issues.append((name, "is not a monitor field"))
-    given = {k: _whole(k, v) for k, v in body.items() if k in COLUMNS}
+    given = {k: whole(k, v) for k, v in body.items() if k in COLUMNS}
     creating = current is None
     limits = limits_for(ctx.plan)
     merged: dict[str, Any] = dict(current or {})

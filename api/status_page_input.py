@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError, FieldIssue
 from store.models import Monitor
-from store.status_pages import ComponentSpec
+from store.status_page_models import StatusPage
+from store.status_pages import ComponentSpec, domain_taken, slug_taken
 
 SLUG = re.compile(r"^[a-z0-9-]{1,50}$")
 # A DNS name of at least two labels, each 1-63 letters, digits or inner hyphens.
@@ -224,3 +225,30 @@ def _component(
         group_name=group.strip() or None if isinstance(group, str) else None,
         regions=tuple(regions) if regions is not None else None,
     )
+
+
+async def uniqueness_error(
+    session: AsyncSession, values: Mapping[str, Any], *, except_id: str | None = None
+) -> ApiError | None:
+    """The 409 for a slug or custom domain another page (of any organization) holds."""
+    slug = values.get("slug")
+    if slug and await slug_taken(session, slug, except_id=except_id):
+        return ApiError(
+            409,
+            f"The slug {slug!r} is taken by another status page; choose another",
+            fields=[("slug", "is taken")],
+        )
+    domain = values.get("custom_domain")
+    if domain and await domain_taken(session, domain, except_id=except_id):
+        return ApiError(
+            409,
+            f"The domain {domain!r} belongs to another status page",
+            fields=[("customDomain", "is taken")],
+        )
+    return None
+
+
+def reverify_domain(page: StatusPage, values: dict[str, Any]) -> None:
+    """An update that changes the custom domain: the new one must be proven, with a new token."""
+    if "custom_domain" in values and values["custom_domain"] != page.custom_domain:
+        values.update(domain_token=None, domain_verified_at=None, domain_checked_at=None)

@@ -9,18 +9,18 @@ client can edit a channel it has read without re-entering its secrets.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerting.channels.base import AlertEvent, ChannelSpec
-from alerting.channels.registry import deliver_via, mask_config, validate_config
+from alerting.channels.registry import deliver_via, mask_config
 from alerting.dispatcher import delivery_context
 from api.body import read_object
+from api.channel_input import read_create, read_update
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, require_role
-from api.errors import FieldIssue, invalid, not_found
+from api.errors import invalid, not_found
 from api.idempotency import run_create
 from api.openapi import body, created
 from api.schemas.alerting import Channel, ChannelCreate, ChannelUpdate, TestDelivery
@@ -39,11 +39,6 @@ from store.models import AlertChannel
 
 router = APIRouter(prefix="/api/alert-channels", tags=["alert-channels"], responses=API_ERRORS)
 
-TYPES = ("EMAIL", "SLACK", "WEBHOOK", "PAGERDUTY", "APPRISE")
-_READ_ONLY = frozenset({"id", "orgId", "createdAt", "updatedAt"})
-_CREATE_FIELDS = frozenset({"name", "type", "config", "enabled", "isActive"})
-_UPDATE_FIELDS = frozenset({"name", "config", "enabled", "isActive", "type"})
-
 
 def channel_json(c: AlertChannel) -> dict[str, Any]:
     return {
@@ -56,48 +51,6 @@ def channel_json(c: AlertChannel) -> dict[str, Any]:
         "createdAt": iso(c.created_at),
         "updatedAt": iso(c.updated_at),
     }
-
-
-def _unknown(body: Mapping[str, Any], allowed: frozenset[str]) -> list[FieldIssue]:
-    return [(f, "is not an alert channel field") for f in sorted(set(body) - allowed - _READ_ONLY)]
-
-
-def _name(body: Mapping[str, Any], issues: list[FieldIssue], *, required: bool) -> str | None:
-    if "name" not in body and not required:
-        return None
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        issues.append(("name", "is required" if name is None else "must be a non-empty string"))
-        return None
-    if len(name.strip()) > 100:
-        issues.append(("name", "must be at most 100 characters"))
-        return None
-    return name.strip()
-
-
-def _enabled(body: Mapping[str, Any], issues: list[FieldIssue]) -> bool | None:
-    """``enabled`` (the reference's create field) or ``isActive`` (the response's name)."""
-    given = {f: body[f] for f in ("enabled", "isActive") if f in body}
-    for field, value in given.items():
-        if not isinstance(value, bool):
-            issues.append((field, "must be true or false"))
-            return None
-    if len(set(given.values())) > 1:
-        issues.append(("isActive", "contradicts enabled; send one of them"))
-        return None
-    return next(iter(given.values()), None)
-
-
-def _config(
-    channel_type: str, body: Mapping[str, Any], issues: list[FieldIssue]
-) -> dict[str, Any] | None:
-    config = body.get("config")
-    if not isinstance(config, dict):
-        issues.append(("config", "is required" if config is None else "must be a JSON object"))
-        return None
-    problems = validate_config(channel_type, config)
-    issues.extend(problems)
-    return None if problems else config
 
 
 @router.get("", response_model=Data[list[Channel]])
@@ -119,33 +72,18 @@ async def list_all(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
 async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep) -> Any:
     """Add a channel; its config is checked by the channel type's own rules."""
     body = await read_object(request)
-    issues = _unknown(body, _CREATE_FIELDS)
-    name = _name(body, issues, required=True)
-    channel_type = body.get("type")
-    config: dict[str, Any] | None = None
-    if channel_type not in TYPES:
-        issues.append(
-            (
-                "type",
-                ("is required: " if channel_type is None else "must be ")
-                + "one of "
-                + ", ".join(TYPES),
-            )
-        )
-    else:
-        config = _config(str(channel_type), body, issues)
-    enabled = _enabled(body, issues)
-    if issues or name is None or config is None:
+    new, issues = read_create(body)
+    if new is None:
         raise invalid(issues)
 
     async def _create(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         row = await create_channel(
             session,
             auth.org_id,
-            name=name,
-            channel_type=str(channel_type),
-            config=config,
-            is_active=True if enabled is None else enabled,
+            name=new.name,
+            channel_type=new.type,
+            config=new.config,
+            is_active=new.is_active,
             now=clock.now(),
         )
         return 201, {"data": channel_json(row)}
@@ -166,17 +104,6 @@ async def get_one(channel_id: str, auth: AuthDep, session: SessionDep) -> dict[s
     return {"data": channel_json(await _owned(session, auth, channel_id))}
 
 
-def _keep_masked_secrets(
-    channel_type: str, stored: Mapping[str, Any], sent: dict[str, Any]
-) -> dict[str, Any]:
-    """Where ``sent`` repeats the masked form of a stored value, use the stored value."""
-    shown = mask_config(channel_type, stored)
-    return {
-        key: stored[key] if key in stored and shown.get(key) == value else value
-        for key, value in sent.items()
-    }
-
-
 @router.patch(
     "/{channel_id}",
     response_model=Data[Channel],
@@ -189,23 +116,7 @@ async def update(
     """Rename, enable/disable, or replace the config (validated as on create)."""
     body = await read_object(request)
     channel = await _owned(session, auth, channel_id)
-    issues = _unknown(body, _UPDATE_FIELDS)
-    if "type" in body and body["type"] != channel.type:
-        issues.append(("type", "cannot be changed; create a new channel of the other type"))
-    values: dict[str, Any] = {}
-    name = _name(body, issues, required=False)
-    if name is not None:
-        values["name"] = name
-    if "config" in body:
-        sent = body["config"]
-        if isinstance(sent, dict):
-            sent = _keep_masked_secrets(channel.type, channel.config, sent)
-        config = _config(channel.type, {"config": sent}, issues)
-        if config is not None:
-            values["config"] = config
-    enabled = _enabled(body, issues)
-    if enabled is not None:
-        values["is_active"] = enabled
+    values, issues = read_update(body, channel)
     if issues:
         raise invalid(issues)
     await update_channel(session, channel, values, now=clock.now())

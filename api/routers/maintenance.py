@@ -7,7 +7,6 @@ endsAt``), the same rule the evaluator applies through ``store.maintenance``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, cast
 
@@ -17,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, StoreDep, require_role
-from api.errors import FieldIssue, invalid, not_found
+from api.errors import invalid, not_found
 from api.idempotency import run_create
+from api.maintenance_input import read_create, read_update
 from api.openapi import body, created
-from api.pagination import time_issue
 from api.schemas.alerting import Window, WindowCreate, WindowUpdate
 from api.schemas.common import API_ERRORS, Data, Message
 from api.serialize import iso
@@ -33,14 +32,10 @@ from store.maintenance import (
     update_window,
 )
 from store.models import MaintenanceWindow, Monitor
-from store.monitors import get_monitor
 
 router = APIRouter(prefix="/api/maintenance", tags=["maintenance"], responses=API_ERRORS)
 
 FILTERS = ("active", "upcoming", "past")
-_FIELDS = frozenset({"title", "description", "monitorId", "startsAt", "endsAt", "isActive"})
-_READ_ONLY = frozenset({"id", "monitorName", "inProgress", "createdAt"})
-MAX_DESCRIPTION = 5000
 
 
 def window_json(w: MaintenanceWindow, m: Monitor | None, *, now: datetime) -> dict[str, Any]:
@@ -56,74 +51,6 @@ def window_json(w: MaintenanceWindow, m: Monitor | None, *, now: datetime) -> di
         "inProgress": w.is_active and w.starts_at <= now < w.ends_at,
         "createdAt": iso(w.created_at),
     }
-
-
-def _time(body: Mapping[str, Any], field: str, issues: list[FieldIssue]) -> datetime | None:
-    raw = body.get(field)
-    if raw is None:
-        issues.append((field, "is required: an ISO 8601 time such as 2025-06-20T02:00:00Z"))
-        return None
-    value, issue = time_issue(raw, example="2025-06-20T02:00:00Z")
-    if issue is not None:
-        issues.append((field, issue))
-    return value
-
-
-def _text_fields(
-    body: Mapping[str, Any], issues: list[FieldIssue], *, creating: bool
-) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if creating and body.get("title") is None:
-        issues.append(("title", "is required"))
-    elif "title" in body:
-        title = body["title"]
-        if not isinstance(title, str) or not title.strip():
-            issues.append(("title", "must be a non-empty string"))
-        elif len(title.strip()) > 200:
-            issues.append(("title", "must be at most 200 characters"))
-        else:
-            values["title"] = title.strip()
-    if "description" in body:
-        description = body["description"]
-        if description is not None and not isinstance(description, str):
-            issues.append(("description", "must be a string or null"))
-        elif description is not None and len(description) > MAX_DESCRIPTION:
-            issues.append(("description", f"must be at most {MAX_DESCRIPTION} characters"))
-        else:
-            values["description"] = description or None
-    if "isActive" in body:
-        if not isinstance(body["isActive"], bool):
-            issues.append(("isActive", "must be true or false"))
-        else:
-            values["is_active"] = body["isActive"]
-    return values
-
-
-async def _monitor(
-    session: AsyncSession, org_id: str, body: Mapping[str, Any], issues: list[FieldIssue]
-) -> tuple[bool, Monitor | None]:
-    """(given, monitor): the monitor ``monitorId`` names in this org; None for org-wide."""
-    if "monitorId" not in body or body["monitorId"] is None:
-        return "monitorId" in body, None
-    monitor_id = body["monitorId"]
-    if not isinstance(monitor_id, str):
-        issues.append(("monitorId", "must be a monitor id or null (org-wide)"))
-        return False, None
-    monitor = await get_monitor(session, org_id, monitor_id)
-    if monitor is None:
-        issues.append(("monitorId", f"has no monitor with id {monitor_id!r} in this organization"))
-        return False, None
-    return True, monitor
-
-
-def _order(starts: datetime | None, ends: datetime | None, issues: list[FieldIssue]) -> None:
-    if starts is not None and ends is not None and ends <= starts:
-        issues.append(("endsAt", f"must be after startsAt ({iso(starts)})"))
-
-
-def _unknown(body: Mapping[str, Any]) -> list[FieldIssue]:
-    extra = sorted(set(body) - _FIELDS - _READ_ONLY)
-    return [(f, "is not a maintenance window field") for f in extra]
 
 
 @router.get("", response_model=Data[list[Window]])
@@ -161,14 +88,9 @@ async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockD
     body = await read_object(request)
 
     async def _create(session: AsyncSession) -> tuple[int, dict[str, Any]]:
-        issues = _unknown(body)
-        values = _text_fields(body, issues, creating=True)
-        _, monitor = await _monitor(session, auth.org_id, body, issues)
-        starts, ends = _time(body, "startsAt", issues), _time(body, "endsAt", issues)
-        _order(starts, ends, issues)
+        values, monitor, issues = await read_create(session, auth.org_id, body)
         if issues:
             raise invalid(issues)
-        values.update(monitor_id=monitor.id if monitor else None, starts_at=starts, ends_at=ends)
         window = await create_window(session, auth.org_id, values, now=clock.now())
         return 201, {"data": window_json(window, monitor, now=clock.now())}
 
@@ -205,18 +127,9 @@ async def update(
     """Change the fields given; the time order is checked on the result."""
     body = await read_object(request)
     window, monitor = await _owned(session, auth, window_id)
-    issues = _unknown(body)
-    values = _text_fields(body, issues, creating=False)
-    monitor_given, new_monitor = await _monitor(session, auth.org_id, body, issues)
-    if monitor_given:
-        values["monitor_id"] = new_monitor.id if new_monitor else None
-        monitor = new_monitor
-    starts = _time(body, "startsAt", issues) if "startsAt" in body else window.starts_at
-    ends = _time(body, "endsAt", issues) if "endsAt" in body else window.ends_at
-    _order(starts, ends, issues)
+    values, monitor, issues = await read_update(session, auth.org_id, window, monitor, body)
     if issues:
         raise invalid(issues)
-    values.update(starts_at=starts, ends_at=ends)
     await update_window(session, window, values)
     return {"data": window_json(window, monitor, now=clock.now())}
 

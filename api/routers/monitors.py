@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import delete
 
 from alerting.evaluator import close_incident
 from api.body import read_object
 from api.deps import Auth, AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, require_role
 from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
-from api.monitor_input import NO_URL_TYPES, Context, validate, with_create_defaults
+from api.monitor_input import (
+    Context,
+    finish_update,
+    limit_refusal,
+    plan_refusal,
+    validate,
+    with_create_defaults,
+)
 from api.openapi import body, created
 from api.pagination import (
     LimitQuery,
@@ -24,6 +30,7 @@ from api.pagination import (
     page_params,
     parse_time,
 )
+from api.removal import remove_monitor
 from api.schemas.common import API_ERRORS, CursorPagination, Data, Message, Out, Paged
 from api.schemas.monitors import (
     Check,
@@ -54,7 +61,6 @@ from store.monitors import (
     update_monitor,
 )
 from store.orgs import lock_org
-from store.plans import limits_for
 
 router = APIRouter(prefix="/api/monitors", tags=["monitors"], responses=API_ERRORS)
 # Keep each answer's shape: optional fields (heartbeatToken...) only where they apply.
@@ -67,12 +73,9 @@ class CheckPage(Out):
 
 
 def _plan_gate(plan: str, monitor_type: Any) -> None:
-    if monitor_type == "BROWSER" and not limits_for(plan).browser_allowed:
-        raise ApiError(
-            403,
-            "BROWSER monitors need the BUSINESS or ENTERPRISE plan; "
-            f"this organization is on {plan}",
-        )
+    refusal = plan_refusal(plan, monitor_type)
+    if refusal is not None:
+        raise ApiError(403, refusal)
 
 
 def _fields_of(m: Monitor, settings: Settings, auth: Auth) -> dict[str, Any]:
@@ -155,13 +158,9 @@ async def create(
         if issues:
             raise invalid(issues)
         _plan_gate(auth.org.plan, values.get("type"))
-        limit = limits_for(auth.org.plan).monitor_limit
-        if limit is not None and await count_monitors(session, auth.org_id) >= limit:
-            raise ApiError(
-                403,
-                f"Plan limit reached: the {auth.org.plan} plan allows {limit} monitors; "
-                "delete a monitor or upgrade the plan",
-            )
+        refusal = limit_refusal(auth.org.plan, await count_monitors(session, auth.org_id))
+        if refusal is not None:
+            raise ApiError(403, refusal)
         monitor = await create_monitor(
             session, auth.org_id, with_create_defaults(values, ctx), now=clock.now()
         )
@@ -222,11 +221,8 @@ async def update(
         raise invalid(issues)
     if "type" in values:
         _plan_gate(auth.org.plan, values["type"])
-    if values.get("url", "") is None and (values.get("type") or monitor.type) in NO_URL_TYPES:
-        values["url"] = ""  # a heartbeat or LLM monitor has no target
-    for required in ("name", "url", "type", "interval_s", "method", "timeout_s", "regions"):
-        if required in values and values[required] is None:
-            raise invalid([(required, "cannot be null")])
+    if null_issues := finish_update(values, monitor.type):
+        raise invalid(null_issues)
     await update_monitor(session, monitor, values, now=clock.now())
     return {"data": _fields_of(monitor, settings, auth)}
 
@@ -237,8 +233,7 @@ async def remove(
 ) -> dict[str, Any]:
     """Delete a monitor with its check results, incidents and schedule."""
     monitor = await _owned(session, auth, monitor_id)
-    await close_incident(session, monitor, now=clock.now(), reason="monitor deleted")
-    await session.execute(delete(Monitor).where(Monitor.id == monitor.id))
+    await remove_monitor(session, monitor, now=clock.now())
     return {"message": "Monitor deleted successfully"}
 
 

@@ -11,22 +11,25 @@ from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, authenticate
 from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
+from api.removal import remove_status_page
 from api.serialize import iso
-from api.status_page_input import check_plan, read_components, read_fields
+from api.status_page_input import (
+    check_plan,
+    read_components,
+    read_fields,
+    reverify_domain,
+    uniqueness_error,
+)
 from pages import domains
 from pages.public_json import public_json
-from pages.subscribers import remove_page_channels
 from pages.view import load_view
 from store.status_page_models import StatusPage
 from store.status_pages import (
     Component,
     components_of,
     create_page,
-    delete_page,
-    domain_taken,
     list_pages,
     page_by_slug,
-    slug_taken,
     update_page,
 )
 
@@ -73,25 +76,6 @@ async def owned(session: AsyncSession, org_id: str, slug: str) -> StatusPage:
     return page
 
 
-async def _unique(
-    session: AsyncSession, values: dict[str, Any], *, except_id: str | None = None
-) -> None:
-    slug = values.get("slug")
-    if slug and await slug_taken(session, slug, except_id=except_id):
-        raise ApiError(
-            409,
-            f"The slug {slug!r} is taken by another status page; choose another",
-            fields=[("slug", "is taken")],
-        )
-    domain = values.get("custom_domain")
-    if domain and await domain_taken(session, domain, except_id=except_id):
-        raise ApiError(
-            409,
-            f"The domain {domain!r} belongs to another status page",
-            fields=[("customDomain", "is taken")],
-        )
-
-
 @router.get("")
 async def list_all(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """The organization's pages with their components."""
@@ -111,7 +95,8 @@ async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockD
         if issues:
             raise invalid(issues)
         check_plan(parsed.values, auth.org.plan)
-        await _unique(session, parsed.values)
+        if (taken := await uniqueness_error(session, parsed.values)) is not None:
+            raise taken
         page = await create_page(session, auth.org_id, parsed.values, specs or [], now=clock.now())
         components = (await components_of(session, [page.id]))[page.id]
         return 201, {"data": page_json(page, components)}
@@ -148,10 +133,9 @@ async def update(
     if issues:
         raise invalid(issues)
     check_plan(parsed.values, auth.org.plan)
-    await _unique(session, parsed.values, except_id=page.id)
-    if "custom_domain" in parsed.values and parsed.values["custom_domain"] != page.custom_domain:
-        # A new domain must be proven again, with a new token.
-        parsed.values.update(domain_token=None, domain_verified_at=None, domain_checked_at=None)
+    if (taken := await uniqueness_error(session, parsed.values, except_id=page.id)) is not None:
+        raise taken
+    reverify_domain(page, parsed.values)
     await update_page(session, page, parsed.values, specs, now=clock.now())
     components = (await components_of(session, [page.id]))[page.id]
     return {"data": page_json(page, components)}
@@ -161,8 +145,7 @@ async def update(
 async def remove(slug: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """Delete the page and its components."""
     page = await owned(session, auth.org_id, slug)
-    await remove_page_channels(session, page)
-    await delete_page(session, page)
+    await remove_status_page(session, page)
     return {"message": "Status page deleted successfully"}
 
 
