@@ -65,12 +65,15 @@ class ApiError(Exception):
         fields: Sequence[FieldIssue] = (),
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
+        lines: Sequence[int | None] = (),
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code or CODES.get(status, "error")
         self.fields = list(fields)
+        # Beside each field: the line of the submitted document it is on (config apply).
+        self.lines = list(lines)
         self.headers = headers or {}
         # Figures beside the error (the AI ingest's daily counters on a 429).
         self.extra = extra or {}
@@ -97,6 +100,9 @@ def error_response(request: Request, err: ApiError) -> JSONResponse:
     body: dict[str, Any] = {"error": err.message, "code": err.code}
     if err.fields:
         body["fields"] = [{"field": f, "issue": i} for f, i in err.fields]
+        for entry, line in zip(body["fields"], err.lines, strict=False):
+            if line is not None:
+                entry["line"] = line
     body.update(err.extra)
     body["requestId"] = request_id(request)
     return JSONResponse(body, status_code=err.status, headers=err.headers)

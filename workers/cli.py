@@ -170,6 +170,45 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from workers.configfile import export_org
+
+    exported = asyncio.run(export_org(_settings(args), org_slug=args.org))
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(exported.text)
+    else:
+        sys.stdout.write(exported.text)
+    counts = ", ".join(f"{n} {section}" for section, n in exported.counts.items())
+    print(f"exported {counts}", file=sys.stderr)
+    if exported.variables:
+        names = " ".join(v.name for v in exported.variables)
+        print(f"set these environment variables before 'vigil apply': {names}", file=sys.stderr)
+    return 0
+
+
+def _cmd_apply(args: argparse.Namespace) -> int:
+    from workers.configfile import apply_file
+
+    plan = asyncio.run(
+        apply_file(
+            _settings(args),
+            path=args.file,
+            org_slug=args.org,
+            dry_run=args.dry_run,
+            prune=args.prune,
+            show=print,
+        )
+    )
+    if plan.dry_run:
+        print("Dry run: nothing was changed.")
+    elif any(c.action != "unchanged" for c in plan.changes):
+        print("Applied.")
+    else:
+        print("Nothing to change.")
+    return 0
+
+
 def _metrics(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--metrics-port",
@@ -225,6 +264,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="read a remote deployment's API instead of the store")
     p.add_argument("--key", default=os.environ.get("VIGIL_API_KEY"), help="API key for --url")
     p.set_defaults(fn=_cmd_status)
+
+    p = sub.add_parser(
+        "export", help="write an organization's monitors, channels, windows and pages as YAML"
+    )
+    p.add_argument("--org", help="organization slug (default: the only one)")
+    p.add_argument("--output", "-o", help="write to this file instead of standard output")
+    p.set_defaults(fn=_cmd_export)
+
+    p = sub.add_parser(
+        "apply", help="make an organization match a YAML file (docs/monitors-as-code.md)"
+    )
+    p.add_argument("file", help="the YAML file ('-' for standard input)")
+    p.add_argument("--org", help="organization slug (default: the only one)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument(
+        "--prune", action="store_true", help="delete what a section of the file does not list"
+    )
+    p.set_defaults(fn=_cmd_apply)
 
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(fn=_cmd_migrate)

@@ -73,6 +73,9 @@ class Message(Out):
 class FieldError(Out):
     field: str = Field(examples=["interval"])
     issue: str = Field(examples=["must be between 30 and 3600"])
+    line: int | None = Field(
+        None, description="The line of the submitted document (POST /api/config/apply)"
+    )
 
 
 class ErrorBody(Out):
