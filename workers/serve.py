@@ -34,11 +34,8 @@ RETENTION_EVERY_S = 60.0
 
 
 async def _retention(store: Store, days: int) -> None:
-    try:
-        await apply_retention(store, now=SystemClock().now(), days=days)
-    except Exception:
-        # Logged and retried at the next pass: a failed pass must not stop the others.
-        log.exception("retention pass failed")
+    # A failed pass is retried at the next one (calmly() logs it) and stops no other duty.
+    await apply_retention(store, now=SystemClock().now(), days=days)
 
 
 def print_banner(settings: Settings, boot: Bootstrapped) -> None:
@@ -140,7 +137,7 @@ async def serve(
                 coalesce=True,
             )
             duties.add_job(
-                _retention,
+                calmly(_retention, OutageLog(log, "retention")),
                 IntervalTrigger(seconds=RETENTION_EVERY_S, jitter=5),
                 args=[store, settings.result_retention_days],
                 id="retention",
