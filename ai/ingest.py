@@ -35,6 +35,7 @@ from store.ai_models import AiDailyCount, AiEvent, AiPriceOverride, AiSettings
 from store.clock import Clock
 from store.db import Store
 from store.models import Monitor, Organization
+from store.outage import is_store_unavailable
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
@@ -140,10 +141,13 @@ class IngestWriter:
             try:
                 outcomes = await self._write(batch)
             except Exception as exc:
-                log.exception("AI ingest batch of %d events failed", len(batch))
+                # Callers first: nothing after this may leave a client waiting.
                 for item in batch:
                     if not item.future.done():
                         item.future.set_exception(exc)
+                # A store outage reaches each caller, which answers 503 and logs it calmly.
+                if not is_store_unavailable(exc):
+                    log.exception("AI ingest batch of %d events failed", len(batch))
                 continue
             for item, outcome in zip(batch, outcomes, strict=True):
                 if not item.future.done():

@@ -253,6 +253,11 @@ class Dispatcher:
         else:
             try:
                 result = await deliver_via(item.channel, event_from_json(item.payload), self.ctx)
+            except asyncio.CancelledError:
+                # Stopped past its grace: hand the row back so a peer sends it now,
+                # not when the lease runs out.
+                await asyncio.shield(self._release(item))
+                raise
             except Exception as exc:  # a bug in a channel must not stop the dispatcher
                 log.exception("channel %s raised", item.channel.id)
                 result = Delivery(ok=False, error=f"Internal error: {type(exc).__name__}: {exc}")
@@ -311,6 +316,25 @@ class Dispatcher:
                 return
             await self._note_channel(session, item, result, now=now, dead=retry_at is None)
         self._log_outcome(item, result, attempts=attempts, retry_at=retry_at, now=now)
+
+    async def _release(self, item: Claimed) -> None:
+        now = self.clock.now()
+        try:
+            async with self.store.transaction() as session:
+                await session.execute(
+                    update(AlertAttempt)
+                    .where(AlertAttempt.id == item.attempt_id)
+                    .values(outcome="interrupted", finished_at=now, error=INTERRUPTED)
+                )
+                await session.execute(
+                    update(AlertOutbox)
+                    .where(AlertOutbox.id == item.row_id, AlertOutbox.attempt_id == item.attempt_id)
+                    .values(lease_until=None, attempt_id=None)
+                )
+        except Exception as exc:  # the lease lapses instead
+            self._outage.failed(exc)
+            return
+        log.info("alert %s: handed back unfinished at shutdown; a peer delivers it", item.row_id)
 
     async def _note_channel(
         self, session: AsyncSession, item: Claimed, result: Delivery, *, now: datetime, dead: bool
@@ -436,9 +460,15 @@ class Dispatcher:
         self._stopping.clear()
         self._task = asyncio.create_task(self._loop(), name="dispatcher")
 
-    async def stop(self) -> None:
-        """Finish the deliveries in hand, then stop claiming."""
+    async def stop(self, *, grace_s: float = 5.0) -> None:
+        """Stop claiming; finish the deliveries in hand within ``grace_s``, then hand
+        back the rest (their attempts recorded as interrupted)."""
         self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+        if self._task is None:
+            return
+        done, _ = await asyncio.wait({self._task}, timeout=grace_s)
+        if not done:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None

@@ -45,6 +45,7 @@ COLUMNS = {
     "flapThreshold": "flap_threshold",
     "flapWindow": "flap_window_s",
     "confirmFromOtherRegion": "confirm_other_region",
+    "metricsLabels": "metrics_labels",
 }
 # Whole-number fields: JSON clients may send 60.0 for 60 (JavaScript has one number type).
 WHOLE_NUMBER_FIELDS = frozenset(
@@ -293,6 +294,8 @@ def validate(
         _range(issues, "flapWindow", given["flapWindow"], 60, flapping.MAX_WINDOW_S)
     if "confirmFromOtherRegion" in given and not isinstance(given["confirmFromOtherRegion"], bool):
         issues.append(("confirmFromOtherRegion", "must be true or false"))
+    if "metricsLabels" in given and not isinstance(given["metricsLabels"], bool):
+        issues.append(("metricsLabels", "must be true or false"))
     if given.get("alertChannels") is not None:
         chans = given["alertChannels"]
         if not isinstance(chans, list) or not all(isinstance(c, str) for c in chans):

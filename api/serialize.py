@@ -60,6 +60,7 @@ def monitor_json(
         "flapThreshold": m.flap_threshold,
         "flapWindow": m.flap_window_s,
         "confirmFromOtherRegion": m.confirm_other_region,
+        "metricsLabels": m.metrics_labels,
         "orgId": m.org_id,
         "createdAt": iso(m.created_at),
         "updatedAt": iso(m.updated_at),

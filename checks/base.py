@@ -41,6 +41,8 @@ class MonitorSpec:
     # Whether the organization may reach internal addresses (checks.target_policy).
     # False unless the store says otherwise: a spec built without it fails closed.
     trusted: bool = False
+    # Opted in to Prometheus series labelled with its id (telemetry.monitor_series).
+    metrics_labels: bool = False
 
 
 @dataclass(frozen=True)

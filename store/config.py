@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # The channels' 10 s timeout plus a 2 s margin; renewed every third while delivering,
     # so a dead dispatcher's delivery is taken over 8-12 s after it died.
     dispatch_lease_s: float = 12.0
+    # On SIGTERM a dispatcher finishes its deliveries for this long, then hands the
+    # rest back (a peer delivers them at once); an API finishes requests in flight.
+    shutdown_grace_s: float = Field(default=5.0, ge=0)
     # Organizations created through the API or `vigil admin create-org` start trusted?
     trust_new_orgs: bool = False
     # Networks every organization may reach (checks.target_policy.parse_networks).

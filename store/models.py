@@ -118,6 +118,10 @@ class Monitor(Base):
     confirm_other_region: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )
+    # Opt-in Prometheus series labelled with this monitor's id (docs/metrics.md).
+    metrics_labels: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

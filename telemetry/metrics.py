@@ -92,3 +92,22 @@ def outcome_of(*, ok: bool, permanent: bool, final: bool) -> str:
     if permanent:
         return "rejected"
     return "failed" if final else "retry"
+
+
+# Series per monitor, only for monitors that opt in (``metricsLabels``): each adds
+# one series per region to each of these (and one per status to the counter).
+MONITOR_UP = Gauge(
+    "vigil_monitor_up",
+    "1 if the monitor's last check in the region was UP or DEGRADED, 0 if DOWN.",
+    ["monitor_id", "monitor", "region"],
+)
+MONITOR_CHECK_DURATION = Gauge(
+    "vigil_monitor_check_duration_seconds",
+    "How long the monitor's last check in the region took.",
+    ["monitor_id", "monitor", "region"],
+)
+MONITOR_CHECKS = Counter(
+    "vigil_monitor_checks_total",
+    "Checks of the monitor run by this process, by region and result.",
+    ["monitor_id", "monitor", "region", "status"],
+)

@@ -99,6 +99,7 @@ _SPEC_COLUMNS = (
     Monitor.config,
     Monitor.org_id,
     Organization.trusted,
+    Monitor.metrics_labels,
 )
 
 
@@ -155,7 +156,7 @@ async def claim_due(
     claimed: list[ClaimedRun] = []
     params: list[dict[str, object]] = []
     for next_run_at, lapsed_slot, mid, name, mtype, url, method, timeout_s, *rest in rows:
-        interval_s, expected_status, expected_keyword, config, org_id, trusted = rest
+        interval_s, expected_status, expected_keyword, config, org_id, trusted, labelled = rest
         spec = MonitorSpec(
             id=mid,
             name=name,
@@ -170,6 +171,7 @@ async def claim_due(
             config=config or {},
             org_id=org_id,
             trusted=bool(trusted),
+            metrics_labels=bool(labelled),
         )
         due_at, following = slot_to_run(
             utc(next_run_at),

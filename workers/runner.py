@@ -18,6 +18,7 @@ from checks.base import CheckContext, CheckFn, CheckResult, MonitorSpec
 from checks.registry import check_for
 from store.results import RecordedResult
 from telemetry.metrics import CHECK_DURATION, CHECK_LATENESS, CHECKS
+from telemetry.monitor_series import MonitorSeries
 from workers.claim import BROWSER_MARGIN_S, ClaimedRun
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class Runner:
         self._slots = asyncio.Semaphore(concurrency)
         self._hosts = HostLimiter(per_host)
         self._checks: dict[str, CheckFn] = {}
+        self._series = MonitorSeries()
 
     def _check(self, monitor_type: str) -> CheckFn:
         fn = self._checks.get(monitor_type)
@@ -124,6 +126,15 @@ class Runner:
         CHECKS.labels(monitor.type, run.region, result.status).inc()
         CHECK_DURATION.labels(monitor.type, run.region).observe(took_s)
         CHECK_LATENESS.labels(run.region).observe(max(0.0, lateness_ms / 1000))
+        self._series.observe(
+            monitor.id,
+            monitor.name,
+            run.region,
+            enabled=monitor.metrics_labels,
+            status=result.status,
+            took_s=took_s,
+            interval_s=monitor.interval_s,
+        )
         # A response may echo a credential (a header, the URL's password); results are
         # shown to every key of the organization and copied into alerts.
         secrets = secrets_of(monitor.url, monitor.config)

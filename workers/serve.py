@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 import uvicorn
@@ -34,11 +36,8 @@ RETENTION_EVERY_S = 60.0
 
 
 async def _retention(store: Store, days: int) -> None:
-    try:
-        await apply_retention(store, now=SystemClock().now(), days=days)
-    except Exception:
-        # Logged and retried at the next pass: a failed pass must not stop the others.
-        log.exception("retention pass failed")
+    # A failed pass is retried at the next one (calmly() logs it) and stops no other duty.
+    await apply_retention(store, now=SystemClock().now(), days=days)
 
 
 def print_banner(settings: Settings, boot: Bootstrapped) -> None:
@@ -109,8 +108,9 @@ async def serve(
                 # uvicorn's lines go through the process's handler (text or JSON).
                 log_config=None,
                 access_log=False,
+                timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
             )
-            uv = uvicorn.Server(config)
+            uv = _Server(config)
             server = asyncio.create_task(uv.serve())
             # Workers start once the API listens, so the demo monitor's first check
             # (which targets the API) finds it up.
@@ -140,7 +140,7 @@ async def serve(
                 coalesce=True,
             )
             duties.add_job(
-                _retention,
+                calmly(_retention, OutageLog(log, "retention")),
                 IntervalTrigger(seconds=RETENTION_EVERY_S, jitter=5),
                 args=[store, settings.result_retention_days],
                 id="retention",
@@ -183,8 +183,28 @@ async def serve(
         for worker in workers:
             await worker.stop()
         if alerts is not None:
-            await alerts.stop()
+            await alerts.stop(grace_s=settings.shutdown_grace_s)
         await store.close()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus re-raising the SIGTERM it handled: a clean rolling restart exits 0
+    (uvicorn would end the process by the signal, status 143, after shutting down)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def calmly(

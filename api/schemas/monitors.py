@@ -69,6 +69,9 @@ class MonitorFields(In):
     confirmFromOtherRegion: bool | Omit = Field(
         None, description="Re-check from another region before opening an incident"
     )
+    metricsLabels: bool | Omit = Field(
+        None, description="Expose Prometheus series labelled with this monitor's id"
+    )
 
 
 class MonitorCreate(MonitorFields):
@@ -159,6 +162,7 @@ class Monitor(Out):
     flapThreshold: int | None = None
     flapWindow: int | None = None
     confirmFromOtherRegion: bool = False
+    metricsLabels: bool = False
     orgId: str
     createdAt: Timestamp | None
     updatedAt: Timestamp | None

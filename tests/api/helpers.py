@@ -45,6 +45,7 @@ VIGIL_MONITOR_FIELDS = {
     "flapThreshold",
     "flapWindow",
     "confirmFromOtherRegion",
+    "metricsLabels",
 }
 
 

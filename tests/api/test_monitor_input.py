@@ -167,6 +167,9 @@ HTTP_CONFIG_WIRED = importlib.util.find_spec("checks.http_config") is not None
             id="confirm-not-bool",
         ),
         pytest.param(
+            {"metricsLabels": 1}, "metricsLabels", "must be true or false", id="metrics-not-bool"
+        ),
+        pytest.param(
             {"flapWindow": "1h"},
             "flapWindow",
             "must be a whole number between 60 and 86400",
@@ -537,12 +540,15 @@ async def test_monitor_flapping_settings_round_trip(
     response = await client.post(
         "/api/monitors",
         headers=tenant.headers,
-        json=monitor_body(flapThreshold=2, flapWindow=86400, confirmFromOtherRegion=True),
+        json=monitor_body(
+            flapThreshold=2, flapWindow=86400, confirmFromOtherRegion=True, metricsLabels=True
+        ),
     )
     assert response.status_code == 201, response.text
     created = response.json()["data"]
     assert (created["flapThreshold"], created["flapWindow"]) == (2, 86400)
     assert created["confirmFromOtherRegion"] is True
+    assert created["metricsLabels"] is True
 
     plain = await client.post("/api/monitors", headers=tenant.headers, json=monitor_body())
     # Unset means the defaults (alerting.flapping: more than 4 changes within 30 min).

@@ -187,6 +187,7 @@ class Reply:
     body: bytes | str = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     hang: bool = False
+    delay_s: float = 0.0  # a slow receiver: answers this long after the request
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,8 @@ class HttpReceiver(_BackgroundServer):
             if reply.hang:
                 await stopping.wait()
                 return
+            if reply.delay_s:
+                await asyncio.sleep(reply.delay_s)  # the receiver's pace, not a wait
             writer.write(_response_bytes(reply))
             await writer.drain()
             if (request.header("connection") or "").lower() == "close":

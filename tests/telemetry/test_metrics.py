@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select, update
 
 from alerting.channels.base import AlertEvent
 from alerting.outbox import enqueue
@@ -23,6 +24,7 @@ from api.main import create_app
 from store.clock import FrozenClock
 from store.config import Settings
 from store.db import Store
+from store.models import Monitor
 from telemetry.metrics import outcome_of
 from tests.alerting.helpers import make_channel, make_monitor, make_org
 from tests.api.conftest import make_tenant
@@ -110,9 +112,14 @@ async def test_worker_metrics_move_when_checks_run(
 ) -> None:
     async with TinyHTTPServer() as target:
         # Due at once: their first slot lies in the past.
-        await add_monitors(
+        ids = await add_monitors(
             store, 3, url=target.url, now=datetime.now(UTC) - timedelta(minutes=2), interval_s=60
         )
+        async with store.transaction() as session:
+            await session.execute(
+                update(Monitor).where(Monitor.id == ids[0]).values(metrics_labels=True)
+            )
+            labelled_name = await session.scalar(select(Monitor.name).where(Monitor.id == ids[0]))
         async with _process(database_url, tmp_path, "worker", "--region", "local") as (_, port):
             types, before = await _scrape(port)
             assert types["vigil_checks"] == "counter"
@@ -145,6 +152,15 @@ async def test_worker_metrics_move_when_checks_run(
     assert _value(after, "vigil_claim_batch_size_sum", region="local") >= 3
     assert _value(after, "vigil_result_write_duration_seconds_count") >= 1
     assert _value(after, "vigil_result_write_failures_total") == 0
+    # Only the monitor that opted in has series of its own.
+    mine = {"monitor_id": ids[0], "monitor": str(labelled_name), "region": "local"}
+    assert _value(after, "vigil_monitor_up", **mine) == 1
+    assert _value(after, "vigil_monitor_checks_total", **mine, status="UP") >= 1
+    assert _value(after, "vigil_monitor_check_duration_seconds", **mine) > 0
+    labelled = {
+        dict(labels).get("monitor_id") for name, labels in after if "monitor_id" in dict(labels)
+    }
+    assert labelled == {ids[0]}
 
 
 @pytest.mark.slow

@@ -53,8 +53,8 @@ def test_vigil_run_serves_a_start_page_and_the_demo_status_page(tmp_path: Path) 
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
 
-    # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly.
-    assert proc.returncode in (0, -signal.SIGTERM), err.decode()[-2000:]
+    # A clean stop exits 0 (uvicorn alone would re-raise the SIGTERM: status 143).
+    assert proc.returncode == 0, err.decode()[-2000:]
     assert b"Traceback" not in err, err.decode()[-2000:]
     assert start.status_code == 200
     assert start.headers["content-type"].startswith("text/html")
