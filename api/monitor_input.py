@@ -92,6 +92,23 @@ def create_defaults(ctx: Context, monitor_type: Any) -> dict[str, Any]:
     }
 
 
+# What each field a create leaves out means, beside create_defaults: no value, or off.
+# Every field of COLUMNS is in one of the two (tests/api/test_fleetconfig.py checks),
+# so a declarative document (``vigil apply``) knows what leaving a field out means.
+UNSET_DEFAULTS: dict[str, Any] = {
+    "url": "",
+    "expectedStatus": None,
+    "expectedKeyword": None,
+    "retryInterval": None,
+    "alertChannels": None,
+    "reminderInterval": None,
+    "flapThreshold": None,
+    "flapWindow": None,
+    "confirmFromOtherRegion": False,
+    "metricsLabels": False,
+}
+
+
 def with_create_defaults(values: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Validated column values of a new monitor, completed with the defaults."""
     defaults = create_defaults(ctx, values.get("type"))

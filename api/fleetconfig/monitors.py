@@ -21,6 +21,7 @@ from api.fleetconfig.values import escaped
 from api.monitor_input import (
     COLUMNS,
     NO_URL_TYPES,
+    UNSET_DEFAULTS,
     Context,
     create_defaults,
     finish_update,
@@ -44,18 +45,6 @@ from store.monitors import (
 
 SECTION = "monitors"
 FIELDS = frozenset(COLUMNS)
-# What a field the file leaves out means, beside create_defaults.
-_UNSET: Mapping[str, Any] = {
-    "url": "",
-    "expectedStatus": None,
-    "expectedKeyword": None,
-    "retryInterval": None,
-    "alertChannels": None,
-    "reminderInterval": None,
-    "flapThreshold": None,
-    "flapWindow": None,
-    "confirmFromOtherRegion": False,
-}
 # Exported whatever their value: what a monitor does, and what differs between plans.
 _ALWAYS = ("name", "type", "url", "interval", "timeout", "regions")
 
@@ -66,7 +55,7 @@ def context(org: Organization, regions: tuple[str, ...], channels: frozenset[str
 
 def desired(body: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     """Every field of the monitor the file describes (API names): given, else the default."""
-    out: dict[str, Any] = {**_UNSET, **create_defaults(ctx, body.get("type"))}
+    out: dict[str, Any] = {**UNSET_DEFAULTS, **create_defaults(ctx, body.get("type"))}
     out.update({k: whole(k, v) for k, v in body.items()})
     interval, timeout = out.get("interval"), out.get("timeout")
     if "timeout" not in body and isinstance(interval, int) and isinstance(timeout, int):

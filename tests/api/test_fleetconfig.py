@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from api import channel_input, maintenance_input, status_page_input
+from api.fleetconfig import channels, maintenance, monitors, status_pages
 from api.fleetconfig.document import ConfigError
+from api.monitor_input import COLUMNS, UNSET_DEFAULTS, Context, create_defaults
 from store.clock import FrozenClock
 from store.db import Store
 from tests.api.conftest import Tenant, make_tenant
@@ -299,3 +302,16 @@ async def test_a_slug_another_organization_holds_is_a_located_error(
         "statusPages[0].slug: The slug 'acme-status' is taken by another status page; "
         "choose another"
     )
+
+
+def test_each_section_knows_every_field_the_api_takes() -> None:
+    """A field added to the API must be added to the document too (with its default)."""
+    ctx = Context(plan="FREE", known_regions=("local",), channel_ids=frozenset())
+    left_out = set(UNSET_DEFAULTS) | set(create_defaults(ctx, "HTTP"))
+
+    assert set(COLUMNS) - {"name", "type"} == left_out
+    assert set(COLUMNS) == monitors.FIELDS
+    assert channel_input.CREATE_FIELDS - {"enabled"} == channels.FIELDS
+    assert maintenance_input.FIELDS - {"monitorId"} | {"monitor"} == maintenance.FIELDS
+    assert status_page_input.FIELDS - {"monitors"} == status_pages.FIELDS
+    assert set(status_pages.DEFAULTS) == set(status_pages.COLUMNS) - {"name", "slug"}
