@@ -7,9 +7,11 @@ import pytest
 from api import channel_input, maintenance_input, status_page_input
 from api.fleetconfig import channels, maintenance, monitors, status_pages
 from api.fleetconfig.document import ConfigError
+from api.fleetconfig.export import DuplicateNamesError
 from api.monitor_input import COLUMNS, UNSET_DEFAULTS, Context, create_defaults
 from store.clock import FrozenClock
 from store.db import Store
+from store.monitors import create_monitor
 from tests.api.conftest import Tenant, make_tenant
 from tests.api.fleet_documents import (
     EMPTY,
@@ -315,3 +317,31 @@ def test_each_section_knows_every_field_the_api_takes() -> None:
     assert maintenance_input.FIELDS - {"monitorId"} | {"monitor"} == maintenance.FIELDS
     assert status_page_input.FIELDS - {"monitors"} == status_pages.FIELDS
     assert set(status_pages.DEFAULTS) == set(status_pages.COLUMNS) - {"name", "slug"}
+
+
+async def test_names_the_organization_shares_refuse_export_and_are_located_on_apply(
+    store: Store, clock: FrozenClock, tenant: Tenant
+) -> None:
+    twice = "monitors:\n  - {name: Twin, type: PING, url: a.example}\n"
+    await apply_text(store, tenant.org_id, twice, clock)
+    # The API allows two monitors of one name (POST /api/monitors makes this row too).
+    async with store.transaction() as session:
+        await create_monitor(
+            session,
+            tenant.org_id,
+            {"name": "Twin", "url": "b.example", "type": "PING", "interval_s": 60, "timeout_s": 5}
+            | {"regions": ["us-east-1"], "config": {}},
+            now=clock.now(),
+        )
+
+    with pytest.raises(DuplicateNamesError) as refused:
+        await export_text(store, tenant.org_id)
+    with pytest.raises(ConfigError) as raised:
+        await apply_text(store, tenant.org_id, twice, clock)
+
+    assert str(refused.value).startswith("2 monitors are named 'Twin' (mon_")
+    assert str(refused.value).endswith(
+        "monitors are found by their name, so rename all but one through the API"
+    )
+    [problem] = raised.value.render("vigil.yaml")
+    assert problem.startswith("vigil.yaml:2: monitors[0].name: matches 2 monitors of the org")
