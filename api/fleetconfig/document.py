@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from api.body import MAX_DEPTH, field_path, value_issues
+from api.body import MAX_DEPTH, field_path, text_issue, value_issues
 from api.fleetconfig.references import BadReferenceError, resolve
 
 VERSION = 1
@@ -113,6 +113,10 @@ class _Reader:
             if not isinstance(key, str):
                 self.fail(here, f"has the key {key!r}; keys must be text", key_node)
                 continue
+            if (problem := text_issue(key)) is not None:
+                # Not in the path: the path goes into messages and JSON as it is.
+                self.fail(here, f"has a key that {problem}", key_node)
+                continue
             path = field_path([*where, key])
             if key in out:
                 first = self.lines.get(path)
@@ -132,10 +136,15 @@ class _Reader:
             return None
         if isinstance(value, str) and references:
             try:
-                return resolve(value, self.variables)
+                value = resolve(value, self.variables)
             except BadReferenceError as exc:
                 self.fail(path, str(exc), node)
                 return None
+            if (problem := text_issue(value)) is not None:
+                # As the JSON API refuses it: neither store keeps it faithfully.
+                self.fail(path, problem, node)
+                return None
+            return value
         if value is None or isinstance(value, str | bool | int | float):
             return value
         self.fail(path, f"must be text, a number, true/false or null, not {node.tag}", node)
@@ -189,9 +198,13 @@ def _sections(
         if section not in root:
             out[section] = None
             continue
-        items = root[section] if root[section] is not None else []
+        items = root[section]
         if not isinstance(items, list):
-            issues.append(Issue(section, "must be a list", lines[section]))
+            # Also when empty: with --prune, "monitors:" and nothing under it would
+            # delete every monitor; that must be said as "monitors: []".
+            issues.append(
+                Issue(section, f"must be a list (for none: {section}: [])", lines[section])
+            )
             continue
         for n, item in enumerate(items):
             if not isinstance(item, dict):

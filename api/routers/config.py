@@ -19,7 +19,7 @@ from api.body import MAX_BODY
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, require_role
 from api.errors import ApiError
 from api.fleetconfig.apply import apply_document, apply_in_store
-from api.fleetconfig.document import ConfigError, Document, parse
+from api.fleetconfig.document import SECTIONS, ConfigError, Document, parse
 from api.fleetconfig.export import DuplicateNamesError, export
 from api.idempotency import run_create
 from api.schemas.common import API_ERRORS, Data
@@ -28,13 +28,21 @@ from api.schemas.config import Plan
 router = APIRouter(prefix="/api/config", tags=["config"], responses=API_ERRORS)
 YAML = "application/yaml"
 _ERROR_REF = {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+# The document's outline (its items are checked by the API's own rules, not by schema).
+_SECTION = {"type": "array", "items": {"type": "object"}}
+_OUTLINE = {
+    "type": "object",
+    "properties": {
+        "version": {"type": "integer", "enum": [1]},
+        **{name: _SECTION for name in SECTIONS},
+    },
+    "additionalProperties": False,
+}
 _DOCUMENT = {
     "requestBody": {
         "required": True,
-        "content": {
-            YAML: {"schema": {"type": "string"}},
-            "application/json": {"schema": {"type": "object"}},
-        },
+        "description": "The document (docs/monitors-as-code.md), as YAML or as JSON",
+        "content": {YAML: {"schema": _OUTLINE}, "application/json": {"schema": _OUTLINE}},
     }
 }
 

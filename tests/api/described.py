@@ -14,6 +14,8 @@ DESCRIBED = frozenset(
         "api_keys_create",
         "api_keys_list_all",
         "api_keys_revoke",
+        "config_apply",
+        "config_export_document",
         "dashboard_billing",
         "dashboard_stats",
         "incidents_list_all",

@@ -102,5 +102,5 @@ async def test_schemathesis_finds_no_failure(
 
     assert result["failures"] == [], text[-6000:]
     assert result["errors"] == [], text[-6000:]
-    assert figures["operations"] == 43
+    assert figures["operations"] == 45
     assert process.returncode == 0, text[-6000:]
