@@ -236,6 +236,18 @@ BAD = {
         "    startsAt: 2026-06-20T02:00:00Z\n    endsAt: 2026-06-20T04:00:00Z\n",
         ["vigil.yaml:5: maintenance[0].monitor: names no monitor 'Nope': add it to monitors first"],
     ),
+    "empty-section": (
+        VALID + "monitors:\n",
+        ["vigil.yaml:3: monitors: must be a list (for none: monitors: [])"],
+    ),
+    "unstorable-text": (
+        VALID + 'monitors:\n  - {name: "A\\0", type: PING, url: a.example}\n  - {"B\\ud800": 1}\n',
+        [
+            "vigil.yaml:4: monitors[0].name: must not contain NUL (\\u0000) characters",
+            "vigil.yaml:5: monitors[1]: has a key that must not contain lone UTF-16 surrogates "
+            "(invalid Unicode)",
+        ],
+    ),
     "window-order": (
         VALID + "maintenance:\n  - title: W\n"
         "    startsAt: 2026-06-20T02:00:00Z\n    endsAt: 2026-06-20T01:00:00Z\n",
