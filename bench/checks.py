@@ -14,7 +14,9 @@ because every monitor here targets the same host.
 
 Lateness is the check's start minus its slot, as the worker records it in each
 result's ``lateness_ms``. ``--no-rollups`` runs the writer without the rollups
-(``VIGIL_ROLLUPS=off``), to measure what keeping them costs. Worker CPU comes from
+(``VIGIL_ROLLUPS=off``), to measure what keeping them costs; ``--no-metrics`` runs it
+with ``VIGIL_METRICS=off`` (every Prometheus metric a no-op), to measure theirs.
+Worker CPU comes from
 ``/proc/<pid>/stat``.
 For reference, the same target is then hit by a bare httpx loop (a fresh client,
 so a fresh connection, per request) and a bare asyncio client, each at the same
@@ -253,6 +255,11 @@ def main() -> None:
     parser.add_argument(
         "--no-rollups", action="store_true", help="writer without rollups (to measure their cost)"
     )
+    parser.add_argument(
+        "--no-metrics",
+        action="store_true",
+        help="worker without Prometheus metrics (VIGIL_METRICS=off), to measure their cost",
+    )
     args = parser.parse_args()
 
     sync = fresh_database(args.database_url)
@@ -273,6 +280,8 @@ def main() -> None:
                 env["VIGIL_EXTRA_CA_FILE"] = str(ca_file)
             if args.no_rollups:
                 env["VIGIL_ROLLUPS"] = "off"
+            if args.no_metrics:
+                env["VIGIL_METRICS"] = "off"
             worker = subprocess.Popen(
                 [
                     *(sys.executable, "-m", "workers.cli", "worker", "--region", REGION),
@@ -316,6 +325,7 @@ def main() -> None:
         "up_fraction": round(up / count, 4) if count else None,
         "worker_exit_code": code,
         "rollups": not args.no_rollups,
+        "metrics": not args.no_metrics,
     }
     scheme = "HTTPS" if args.https else "HTTP"
     print(

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     # Bad API keys, and unknown heartbeat tokens, one client address may send a minute.
     auth_failures_per_minute: int = Field(default=20, ge=1)
     unknown_tokens_per_minute: int = Field(default=30, ge=1)
+    # Status page subscriptions one client address, and one page, may take a minute:
+    # each email one sends a confirmation message through the operator's SMTP.
+    subscribes_per_minute: int = Field(default=5, ge=1)
+    page_subscribes_per_minute: int = Field(default=30, ge=1)
 
     @property
     def dns_nameservers(self) -> tuple[str, ...]:

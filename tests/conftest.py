@@ -73,11 +73,24 @@ def _pg_database() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _truncate_pg(url: str) -> None:
+def _empty_pg(url: str) -> None:
+    """Delete every row and restart the sequences.
+
+    DELETE, not TRUNCATE: TRUNCATE gives each of the ~40 tables new files, which cost
+    0.3-0.7 s per test here; deleting the few rows a test wrote costs ~30 ms.
+    """
     engine = create_engine(url)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # Foreign keys are not checked while emptying (the rows all go anyway).
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(text(f'DELETE FROM "{table.name}"'))
+        conn.execute(
+            text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false)"
+                " FROM pg_sequences WHERE schemaname = current_schema()"
+            )
+        )
     engine.dispose()
 
 
@@ -91,7 +104,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("_sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("_pg_database")
-    _truncate_pg(url)
+    _empty_pg(url)
     return url
 
 

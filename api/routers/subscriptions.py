@@ -8,18 +8,20 @@ unsubscribe URL also takes RFC 8058's one-click POST.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep
+from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, client_address
 from api.errors import ApiError, not_found
 from api.routers.status_pages import owned
 from api.serialize import iso
 from pages import subscribers
 from pages.render import render_message
+from store.ratelimit import count_request
 from store.status_page_models import StatusPage, StatusPageSubscriber
 from store.status_pages import page_by_slug
 
@@ -62,6 +64,28 @@ def subscriber_json(s: StatusPageSubscriber) -> dict[str, Any]:
     }
 
 
+async def _too_many(
+    session: SessionDep, request: Request, page: StatusPage, settings: SettingsDep, *, now_s: float
+) -> tuple[str, int] | None:
+    """Count this subscription; (why, retry after s) past the address's or page's limit."""
+    per_address = settings.subscribes_per_minute
+    count, reset = await count_request(session, f"subscribe:{client_address(request)}", now_s=now_s)
+    retry = max(1, math.ceil(reset - now_s))
+    if count > per_address:
+        return (
+            f"At most {per_address} subscriptions a minute from one address; retry in {retry} s",
+            retry,
+        )
+    per_page = settings.page_subscribes_per_minute
+    count, reset = await count_request(session, f"subscribe-page:{page.id}", now_s=now_s)
+    if count > per_page:
+        return (
+            f"This page takes at most {per_page} new subscriptions a minute; retry in {retry} s",
+            retry,
+        )
+    return None
+
+
 @router.post("/status/{slug}/subscribe", include_in_schema=True)
 async def subscribe(
     slug: str, request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
@@ -70,6 +94,14 @@ async def subscribe(
     page = await _public_page(session, slug)
     fields, as_json = await _fields(request)
     now, base = clock.now(), settings.base_url
+    busy = await _too_many(session, request, page, settings, now_s=now.timestamp())
+    if busy is not None:
+        message, retry = busy
+        headers = {"Retry-After": str(retry)}
+        if as_json:
+            raise ApiError(429, message, headers=headers)
+        html = render_message(page, "Too many subscriptions", f"{message}.")
+        return HTMLResponse(html, status_code=429, headers=headers)
     try:
         if fields.get("webhookUrl"):
             subscriber, secret = await subscribers.subscribe_webhook(

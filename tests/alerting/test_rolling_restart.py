@@ -10,31 +10,10 @@ import subprocess
 import sys
 import time
 
-from alerting.channels.base import AlertEvent
-from alerting.outbox import enqueue
 from store.clock import FrozenClock
 from store.db import Store
-from tests.alerting.helpers import make_channel, make_monitor, make_org
-from tests.alerting.test_dispatcher import _rows, _until
+from tests.alerting.test_dispatcher import _queue_down_alert, _rows, _until
 from tests.servers.receivers import HttpReceiver, Reply
-
-
-async def _queue(store: Store, clock: FrozenClock, url: str) -> None:
-    org = await make_org(store, clock)
-    channel = await make_channel(store, clock, org, config={"url": url, "secret": "s"})
-    monitor = await make_monitor(store, clock, org)
-    event = AlertEvent(
-        id="evt_rolling",
-        type="monitor.down",
-        monitor_id=monitor.id,
-        monitor_name=monitor.name,
-        monitor_url=monitor.url,
-        occurred_at=clock.now(),
-        cause="Connection refused",
-        started_at=clock.now(),
-    )
-    async with store.transaction() as session:
-        await enqueue(session, event, org_id=org, channel_ids=[channel], now=clock.now())
 
 
 def _dispatcher(database_url: str, *, grace_s: float) -> subprocess.Popen[bytes]:
@@ -68,7 +47,7 @@ async def test_sigterm_finishes_a_delivery_in_hand_within_the_grace(
     store: Store, clock: FrozenClock, database_url: str
 ) -> None:
     async with HttpReceiver(replies=[Reply(delay_s=1.5)], default=200) as hooks:
-        await _queue(store, clock, hooks.url_for("/hook"))
+        await _queue_down_alert(store, clock, hooks.url_for("/hook"))
         proc = _dispatcher(database_url, grace_s=10)
         try:
             await hooks.wait_for(1, timeout=30)  # the delivery is in flight
@@ -89,7 +68,7 @@ async def test_sigterm_past_the_grace_hands_the_delivery_back_to_a_peer(
     store: Store, clock: FrozenClock, database_url: str
 ) -> None:
     async with HttpReceiver(replies=[Reply(hang=True)], default=200) as hooks:
-        await _queue(store, clock, hooks.url_for("/hook"))
+        await _queue_down_alert(store, clock, hooks.url_for("/hook"))
         first = _dispatcher(database_url, grace_s=0.5)
         try:
             await hooks.wait_for(1, timeout=30)
@@ -123,6 +102,6 @@ async def test_sigterm_past_the_grace_hands_the_delivery_back_to_a_peer(
         finally:
             if peer.poll() is None:
                 peer.kill()
-    assert [g.header("X-Event-Id") for g in got] == ["evt_rolling"] * 2
+    assert [g.header("X-Event-Id") for g in got] == ["evt_outage1"] * 2
     _, attempts = await _rows(store)
     assert [a.outcome for a in attempts] == ["interrupted", "delivered"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from prometheus_client import REGISTRY
 
 from checks.base import CheckContext, MonitorSpec
 from checks.browser import BrowserPool, close_default_pool, run
@@ -214,6 +215,25 @@ async def test_browser_slow_page_fails_at_the_monitor_timeout(
         "raise the monitor's timeout or make the page faster"
     )
     assert 2.0 <= elapsed < 4.5
+
+
+async def test_browser_gauges_show_the_slots_and_the_check_holding_one(
+    pool: BrowserPool, site: PageServer
+) -> None:
+    def in_use() -> float | None:
+        return REGISTRY.get_sample_value("vigil_browser_pages_in_use")
+
+    assert REGISTRY.get_sample_value("vigil_browser_slots") == 2
+    before = in_use()
+    check = asyncio.create_task(
+        pool.run_check(monitor(site.url("/slow?delay=30"), timeout_s=2), CheckContext())
+    )
+    deadline = time.monotonic() + 5
+    while in_use() != (before or 0) + 1:
+        assert time.monotonic() < deadline, f"the gauge stayed at {in_use()}"
+        await asyncio.sleep(0.01)
+    await check
+    assert in_use() == before
 
 
 async def test_browser_refused_connection_says_so(pool: BrowserPool) -> None:

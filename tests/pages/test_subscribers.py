@@ -323,3 +323,51 @@ async def test_subscriber_channels_stay_out_of_the_alert_channel_list(
     channels = await web.get("/api/alert-channels", headers=tenant.headers)
 
     assert channels.json()["data"] == []
+
+
+async def test_subscriptions_are_limited_per_address_and_per_page(
+    web: httpx.AsyncClient, owner: tuple[Tenant, str], store: Store, clock: FrozenClock
+) -> None:
+    # The clock sits at the start of a minute so that every request below is in one window.
+    clock.advance(60 - clock.now().timestamp() % 60)
+    accepted = [
+        (await web.post("/status/acme/subscribe", json={"email": f"v{i}@example.com"})).status_code
+        for i in range(5)
+    ]
+    sixth = await web.post("/status/acme/subscribe", json={"email": "v5@example.com"})
+    as_form = await web.post(
+        "/status/acme/subscribe",
+        content="email=v6%40example.com",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert accepted == [202] * 5
+    assert_error(
+        sixth, 429, code="rate_limited", says="At most 5 subscriptions a minute from one address"
+    )
+    assert sixth.headers["Retry-After"] == "60"
+    assert as_form.status_code == 429 and "At most 5 subscriptions" in as_form.text
+    # Nothing was kept of the refused ones: five pending subscribers.
+    listed = await web.get("/api/status-pages/acme/subscribers", headers=owner[0].headers)
+    assert len(listed.json()["data"]) == 5
+
+    clock.advance(60)  # a new minute: the address may subscribe again
+    again = await web.post("/status/acme/subscribe", json={"email": "v7@example.com"})
+    assert again.status_code == 202
+
+
+async def test_one_page_takes_a_bounded_number_of_subscriptions_from_many_addresses(
+    store: Store, clock: FrozenClock, smtp: SmtpReceiver, owner: tuple[Tenant, str]
+) -> None:
+    settings = make_settings(smtp_port=smtp.port, page_subscribes_per_minute=3)
+    app = create_app(settings, store=store, clock=clock)
+    clock.advance(60 - clock.now().timestamp() % 60)
+    codes = []
+    for i in range(4):
+        # Each request from another client address: the per-page limit still holds.
+        transport = httpx.ASGITransport(app=app, client=(f"192.0.2.{i}", 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://status.test") as c:
+            r = await c.post("/status/acme/subscribe", json={"email": f"p{i}@example.com"})
+            codes.append(r.status_code)
+            last = r
+    assert codes == [202, 202, 202, 429]
+    assert "This page takes at most 3 new subscriptions a minute" in last.json()["error"]

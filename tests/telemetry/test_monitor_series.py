@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from prometheus_client import REGISTRY
 
 from telemetry.monitor_series import MonitorSeries
@@ -83,3 +87,24 @@ def test_a_renamed_monitor_keeps_one_series() -> None:
     _seen(series, "mon_s4", "UP", name="new")
     assert _up("mon_s4", name="old") is None
     assert _up("mon_s4", name="new") == 1
+
+
+def _exposition(metrics: str) -> str:
+    code = (
+        "from prometheus_client import generate_latest\n"
+        "from telemetry.metrics import CHECKS, CHECK_DURATION\n"
+        "CHECKS.labels('HTTP', 'eu', 'UP').inc()\n"
+        "CHECK_DURATION.labels('HTTP', 'eu').observe(0.1)\n"
+        "print(generate_latest().decode())\n"
+    )
+    env = {**os.environ, "VIGIL_METRICS": metrics}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def test_vigil_metrics_off_records_nothing() -> None:
+    assert 'vigil_checks_total{region="eu",status="UP",type="HTTP"} 1.0' in _exposition("on")
+    off = _exposition("off")
+    assert "vigil_checks_total" not in off and "vigil_check_duration" not in off
