@@ -13,6 +13,9 @@ from urllib.parse import urlsplit
 from alerting import flapping
 from alerting.evaluator import MAX_THRESHOLD
 from api.errors import FieldIssue
+from checks.target_policy import TargetPolicy, parse_networks
+from store.config import Settings
+from store.models import Organization
 from store.plans import MAX_INTERVAL_S, limits_for
 
 TYPES = ("HTTP", "TCP", "PING", "DNS", "SSL", "HEARTBEAT", "BROWSER", "LLM")
@@ -74,6 +77,9 @@ class Context:
     plan: str
     known_regions: tuple[str, ...]
     channel_ids: frozenset[str]
+    # The organization's target policy: a URL naming an internal address it may not
+    # reach is refused here already (a name is judged when the check connects).
+    policy: TargetPolicy | None = None
 
 
 def create_defaults(ctx: Context, monitor_type: Any) -> dict[str, Any]:
@@ -196,6 +202,29 @@ def _url_issue(monitor_type: str, url: str) -> str | None:
     return None
 
 
+def target_policy(org: Organization, settings: Settings) -> TargetPolicy:
+    """The organization's target policy, as checks will apply it."""
+    return TargetPolicy(trusted=org.trusted, allowed=parse_networks(settings.allowed_targets_csv))
+
+
+def literal_refusal(policy: TargetPolicy, monitor_type: str, url: str) -> str | None:
+    """Why the policy refuses the address ``url`` spells out (an IP or localhost), or None."""
+    target = (
+        url
+        if monitor_type in ("PING", "DNS")
+        else urlsplit(url if "://" in url else f"https://{url}").hostname or ""
+    )
+    host = target.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        # RFC 6761: always loopback, whatever a resolver says.
+        return policy.refusal("127.0.0.1", host=host)
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return None
+    return policy.refusal(host)
+
+
 def _port_ok(parts: Any) -> bool:
     try:
         port = parts.port
@@ -272,6 +301,8 @@ def validate(
                 issues.append(("url", "must be a string"))
             elif (problem := url_issue(mtype, url)) is not None:
                 issues.append(("url", problem))
+            elif ctx.policy is not None and (refused := literal_refusal(ctx.policy, mtype, url)):
+                issues.append(("url", refused))
     if "interval" in given or "type" in given:
         low = limits.min_interval_s
         _range(issues, "interval", merged.get("interval"), low, MAX_INTERVAL_S)

@@ -18,6 +18,7 @@ from api.fleetconfig.apply import apply_in_store
 from api.fleetconfig.document import ConfigError, parse
 from api.fleetconfig.export import DuplicateNamesError, Exported, export
 from api.fleetconfig.plan import Plan
+from checks.target_policy import parse_networks
 from store.clock import SystemClock
 from store.config import Settings
 from store.db import Store
@@ -103,6 +104,7 @@ async def apply_file(
             dry_run=dry_run,
             now=SystemClock().now(),
             before_commit=show_plan,
+            allowed=parse_networks(settings.allowed_targets_csv),
         )
     except ConfigError as exc:
         raise _problems(source, exc) from None

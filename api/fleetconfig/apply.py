@@ -20,6 +20,7 @@ from api.fleetconfig import channels, maintenance, monitors, status_pages
 from api.fleetconfig.document import ConfigError, Document
 from api.fleetconfig.plan import Plan
 from api.fleetconfig.run import Run
+from checks.target_policy import Network
 from store.db import Store
 from store.models import Organization
 from store.orgs import lock_org
@@ -36,11 +37,14 @@ async def apply_document(
     regions: tuple[str, ...],
     prune: bool,
     now: datetime,
+    allowed: tuple[Network, ...] = (),
 ) -> Plan:
     """Apply ``doc`` in ``session``'s transaction; raises ``ConfigError`` on any problem."""
     # First: the plan's monitor count must not be raced by another apply or API call.
     await lock_org(session, org.id)
-    run = Run(session=session, org=org, regions=regions, doc=doc, prune=prune, now=now)
+    run = Run(
+        session=session, org=org, regions=regions, doc=doc, prune=prune, now=now, allowed=allowed
+    )
     if prune:
         for section in reversed(_SECTIONS):
             await section.prune(run)
@@ -67,6 +71,7 @@ async def apply_in_store(
     dry_run: bool,
     now: datetime,
     before_commit: Callable[[Plan], Awaitable[None]] | None = None,
+    allowed: tuple[Network, ...] = (),
 ) -> Plan:
     """Apply ``doc`` in a transaction of its own; a dry run rolls it back.
 
@@ -75,7 +80,9 @@ async def apply_in_store(
     """
     try:
         async with store.transaction() as session:
-            plan = await apply_document(session, org, doc, regions=regions, prune=prune, now=now)
+            plan = await apply_document(
+                session, org, doc, regions=regions, prune=prune, now=now, allowed=allowed
+            )
             plan.dry_run = dry_run
             if before_commit is not None:
                 await before_commit(plan)

@@ -33,6 +33,7 @@ from api.monitor_input import (
 )
 from api.removal import remove_monitor
 from api.serialize import monitor_json
+from checks.target_policy import Network, TargetPolicy
 from store.channels import list_channels
 from store.models import AlertChannel, Monitor, Organization
 from store.monitors import (
@@ -49,8 +50,14 @@ FIELDS = frozenset(COLUMNS)
 _ALWAYS = ("name", "type", "url", "interval", "timeout", "regions")
 
 
-def context(org: Organization, regions: tuple[str, ...], channels: frozenset[str]) -> Context:
-    return Context(plan=org.plan, known_regions=regions, channel_ids=channels)
+def context(
+    org: Organization,
+    regions: tuple[str, ...],
+    channels: frozenset[str],
+    allowed: tuple[Network, ...] = (),
+) -> Context:
+    policy = TargetPolicy(trusted=org.trusted, allowed=allowed)
+    return Context(plan=org.plan, known_regions=regions, channel_ids=channels, policy=policy)
 
 
 def desired(body: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
@@ -132,7 +139,7 @@ async def apply(run: Run) -> None:
     stored = await _stored(run)
     if items:
         channels = by_name(await list_channels(run.session, run.org.id), lambda c: c.name)
-        ctx = context(run.org, run.regions, await channel_ids(run.session, run.org.id))
+        ctx = context(run.org, run.regions, await channel_ids(run.session, run.org.id), run.allowed)
         for name, item in items.items():
             rows = stored.get(name, [])
             if run.ambiguous(item, "name", [m.id for m in rows], "monitor"):

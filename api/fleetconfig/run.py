@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import ApiError, FieldIssue
 from api.fleetconfig.document import SECTIONS, Document, Issue
 from api.fleetconfig.plan import NO_SECTION, NOT_IN_SECTION, Action, Change
+from checks.target_policy import Network
 from store.models import Organization
 
 T = TypeVar("T")
@@ -59,6 +60,8 @@ class Run:
     doc: Document
     prune: bool
     now: datetime
+    # Networks every organization may reach (VIGIL_ALLOWED_TARGETS).
+    allowed: tuple[Network, ...] = ()
     issues: list[Issue] = field(default_factory=list)
     _changes: list[tuple[tuple[int, int, int], Change]] = field(default_factory=list)
     _items: dict[str, dict[str, Item] | None] = field(default_factory=dict)

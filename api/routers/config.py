@@ -24,6 +24,7 @@ from api.fleetconfig.export import DuplicateNamesError, export
 from api.idempotency import run_create
 from api.schemas.common import API_ERRORS, Data
 from api.schemas.config import Plan
+from checks.target_policy import parse_networks
 
 router = APIRouter(prefix="/api/config", tags=["config"], responses=API_ERRORS)
 YAML = "application/yaml"
@@ -111,10 +112,18 @@ async def apply(
     """
     doc = await _document(request)
     regions = tuple(settings.regions)
+    allowed = parse_networks(settings.allowed_targets_csv)
     if dry_run:
         try:
             plan = await apply_in_store(
-                store, auth.org, doc, regions=regions, prune=prune, dry_run=True, now=clock.now()
+                store,
+                auth.org,
+                doc,
+                regions=regions,
+                prune=prune,
+                dry_run=True,
+                now=clock.now(),
+                allowed=allowed,
             )
         except ConfigError as exc:
             raise located(exc) from None
@@ -123,7 +132,13 @@ async def apply(
     async def _apply(session: AsyncSession) -> tuple[int, dict[str, Any]]:
         try:
             plan = await apply_document(
-                session, auth.org, doc, regions=regions, prune=prune, now=clock.now()
+                session,
+                auth.org,
+                doc,
+                regions=regions,
+                prune=prune,
+                now=clock.now(),
+                allowed=allowed,
             )
         except ConfigError as exc:
             raise located(exc) from None

@@ -16,6 +16,7 @@ from api.monitor_input import (
     finish_update,
     limit_refusal,
     plan_refusal,
+    target_policy,
     validate,
     with_create_defaults,
 )
@@ -153,6 +154,7 @@ async def create(
             plan=auth.org.plan,
             known_regions=tuple(settings.regions),
             channel_ids=await channel_ids(session, auth.org_id),
+            policy=target_policy(auth.org, settings),
         )
         values, issues = validate(body, ctx=ctx)
         if issues:
@@ -213,6 +215,7 @@ async def update(
         plan=auth.org.plan,
         known_regions=tuple(settings.regions),
         channel_ids=await channel_ids(session, auth.org_id),
+        policy=target_policy(auth.org, settings),
     )
     stored = monitor_json(monitor, base_url=settings.base_url, masked=False)
     body = keep_masked_secrets(body, stored)

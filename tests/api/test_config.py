@@ -183,3 +183,17 @@ async def test_untrusted_org_applies_internal_targets_that_stay_refused(
     assert data["error"].startswith(
         "webhook 'Inside': Refused to connect: 127.0.0.1, a loopback address"
     )
+
+
+async def test_untrusted_org_cannot_apply_a_monitor_on_an_internal_literal_address(
+    client: httpx.AsyncClient, store: Store, clock: FrozenClock
+) -> None:
+    outsider = await make_tenant(store, clock, "outsider", trusted=False)
+    document = "monitors:\n  - name: Redis\n    type: TCP\n    url: tcp://127.0.0.1:6379\n"
+    applied = await client.post(
+        "/api/config/apply", headers={**outsider.headers, **YAML}, content=document
+    )
+    body = assert_error(applied, 400, code="invalid_request", says="127.0.0.1, a loopback")
+    assert body["fields"][0]["field"] == "monitors[0].url" and body["fields"][0]["line"] == 4
+    listed = await client.get("/api/monitors", headers=outsider.headers)
+    assert listed.json()["data"] == []

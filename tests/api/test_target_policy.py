@@ -107,3 +107,60 @@ async def test_trusted_is_read_only_through_the_api(
     assert response.status_code == 400
     again = await client.get("/api/organization", headers=outsider.headers)
     assert again.json()["data"]["trusted"] is False
+
+
+@pytest.mark.parametrize(
+    ("monitor_type", "url", "says"),
+    [
+        ("HTTP", "http://127.0.0.1:6379/", "127.0.0.1, a loopback address"),
+        ("HTTP", "http://[::ffff:169.254.169.254]/latest", "which embeds 169.254.169.254"),
+        ("HTTP", "http://localhost:8080/health", "localhost resolves to 127.0.0.1"),
+        ("TCP", "tcp://10.0.0.5:5432", "10.0.0.5, a private address"),
+        ("SSL", "192.168.1.1:443", "192.168.1.1, a private address"),
+        ("PING", "::1", "::1, a loopback address"),
+        ("DNS", "0.0.0.0", "0.0.0.0, an unspecified"),
+        ("BROWSER", "http://app.localhost/", "app.localhost resolves to 127.0.0.1"),
+    ],
+)
+async def test_untrusted_org_cannot_create_a_monitor_on_an_internal_literal_address(
+    client: httpx.AsyncClient,
+    store: Store,
+    clock: FrozenClock,
+    monitor_type: str,
+    url: str,
+    says: str,
+) -> None:
+    outsider = await make_tenant(store, clock, "outsider", trusted=False)
+    body = {"name": "inside", "type": monitor_type, "url": url}
+    created = await client.post("/api/monitors", headers=outsider.headers, json=body)
+    assert created.status_code == 400, created.text
+    [field] = created.json()["fields"]
+    assert field["field"] == "url"
+    assert says in field["issue"] and "vigil admin trust-org" in field["issue"]
+    listed = await client.get("/api/monitors", headers=outsider.headers)
+    assert listed.json()["data"] == []
+
+
+async def test_internal_literal_addresses_stay_open_to_trusted_orgs_and_names_to_everyone(
+    client: httpx.AsyncClient, store: Store, clock: FrozenClock, tenant: Tenant
+) -> None:
+    trusted = await client.post(
+        "/api/monitors",
+        headers=tenant.headers,
+        json={"name": "own redis", "type": "TCP", "url": "tcp://127.0.0.1:6379"},
+    )
+    assert trusted.status_code == 201, trusted.text
+    outsider = await make_tenant(store, clock, "outsider", trusted=False)
+    # A name is judged on the address it resolves to, when the check connects.
+    named = await client.post(
+        "/api/monitors",
+        headers=outsider.headers,
+        json={"name": "site", "type": "HTTP", "url": "https://internal.example.com/"},
+    )
+    assert named.status_code == 201, named.text
+    moved = await client.put(
+        f"/api/monitors/{named.json()['data']['id']}",
+        headers=outsider.headers,
+        json={"url": "http://127.0.0.1/"},
+    )
+    assert moved.status_code == 400 and moved.json()["fields"][0]["field"] == "url"
