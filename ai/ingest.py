@@ -279,12 +279,13 @@ async def _count_daily(
     # One statement for the batch; its rows are locked in monitor order, the same
     # order in every process, until the commit.
     table = cast(Table, AiDailyCount.__table__)
-    stmt = insert_(table).values(day_rows)
+    stmt = insert_(table)
     upsert = stmt.on_conflict_do_update(
         index_elements=["monitor_id", "day"],
         set_={"events": table.c.events + stmt.excluded.events},
-    ).returning(table.c.monitor_id, table.c.events)
-    totals = {mid: int(total) for mid, total in await session.execute(upsert)}
+    ).returning(table.c.monitor_id, table.c.events, sort_by_parameter_order=True)
+    # Rows as parameters: the statement compiles once, not once per batch.
+    totals = {mid: int(total) for mid, total in await session.execute(upsert, day_rows)}
     out: dict[str, tuple[int, int, int]] = {}
     for mid in sorted(wanted):
         n = len(wanted[mid])

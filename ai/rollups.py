@@ -133,7 +133,9 @@ async def add_to_rollups(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # The Core table, not the ORM entity: the ORM's bulk machinery cost more than the SQL.
-    stmt = insert(cast(Table, AiRollup.__table__)).values(ordered)
+    # Rows go as parameters of one statement (SQLAlchemy batches them into multi-row
+    # VALUES): its compiled form is cached, where .values(rows) compiled it per batch.
+    stmt = insert(cast(Table, AiRollup.__table__))
     table = AiRollup.__table__.c
     updates: dict[str, Any] = {c: table[c] + stmt.excluded[c] for c in SUM_COLUMNS}
     updates["latency_max_ms"] = func.greatest(table.latency_max_ms, stmt.excluded.latency_max_ms)
@@ -143,4 +145,4 @@ async def add_to_rollups(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
         index_elements=["monitor_id", "hour", "model"],
         set_=updates,
     )
-    await session.execute(stmt)
+    await session.execute(stmt, ordered)

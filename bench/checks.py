@@ -53,6 +53,9 @@ from store.models import Monitor, MonitorSchedule, Organization
 from store.schedules import first_run_offset
 
 REGION = "bench"
+# The benches' databases are throwaway: a fixed key lets every process they start
+# read what the others encrypted (PostgreSQL needs one; docs/security.md).
+os.environ.setdefault("VIGIL_SECRET_KEY", "YmVuY2gta2V5LWZvci10aHJvd2F3YXktZGF0YWJhc2U=")
 ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
 
