@@ -15,18 +15,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+import psycopg
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ai import ingest_pg
 from ai.event import EventInput
 from ai.limits import ai_limits_for
 from ai.pricing import Override, Priced, price
@@ -154,65 +155,73 @@ class IngestWriter:
                     item.future.set_result(outcome)
 
     async def _write(self, batch: Sequence[_Item]) -> list[Outcome]:
+        if self.store.is_postgres:
+            async with self.store.raw() as conn, conn.transaction():
+                return await self._decide(_PgTx(conn), batch)
+        async with self.store.transaction() as session:
+            return await self._decide(_SqlTx(session), batch)
+
+    async def _decide(self, tx: _Tx, batch: Sequence[_Item]) -> list[Outcome]:
+        """The batch's outcomes, written through ``tx`` (one open transaction)."""
         now = self.clock.now()
         outcomes: list[Outcome | None] = [None] * len(batch)
-        async with self.store.transaction() as session:
-            facts = await _monitor_facts(session, {i.monitor_id for i in batch})
-            mono = now.timestamp()
-            for mid in {i.monitor_id for i in batch}:
-                if mid in facts:
-                    self.plans[mid] = facts[mid].plan
-                    self.unknown.pop(mid, None)
+        ids = sorted({i.monitor_id for i in batch})
+        facts = await tx.monitor_facts(ids)
+        mono = now.timestamp()
+        for mid in ids:
+            if mid in facts:
+                self.plans[mid] = facts[mid].plan
+                self.unknown.pop(mid, None)
+            else:
+                if len(self.unknown) > 100_000:
+                    self.unknown.clear()
+                self.unknown[mid] = mono
+        for n, item in enumerate(batch):
+            known = facts.get(item.monitor_id)
+            if known is None or not known.takes_events:
+                # Paused, another type or no such monitor: the same bare 404.
+                outcomes[n] = NOT_FOUND
+            elif known.key_hash is not None and (
+                item.key is None or not hmac.compare_digest(hash_key(item.key), known.key_hash)
+            ):
+                outcomes[n] = _key_refused(item.key)
+        overrides = await tx.overrides(sorted({f.org_id for f in facts.values()}))
+        wanted: dict[str, list[int]] = defaultdict(list)
+        for n, item in enumerate(batch):
+            if outcomes[n] is None:
+                wanted[item.monitor_id].append(n)
+        counts = await _count_daily(tx, wanted, facts, day=day_key(now))
+        accepted: list[tuple[int, Priced]] = []
+        for mid, positions in wanted.items():
+            used_before, allowed, limit = counts[mid]
+            for k, n in enumerate(positions):
+                if k >= allowed:
+                    outcomes[n] = Rejected(
+                        429,
+                        f"Daily event limit reached: {limit:,} events a day on the "
+                        f"{facts[mid].plan} plan; events are accepted again after "
+                        "00:00 UTC",
+                        "rate_limited",
+                        extra={"dailyEventsUsed": limit, "dailyEventsLimit": limit},
+                        headers={"Retry-After": str(_seconds_to_midnight(now))},
+                    )
                 else:
-                    if len(self.unknown) > 100_000:
-                        self.unknown.clear()
-                    self.unknown[mid] = mono
-            for n, item in enumerate(batch):
-                known = facts.get(item.monitor_id)
-                if known is None or not known.takes_events:
-                    # Paused, another type or no such monitor: the same bare 404.
-                    outcomes[n] = NOT_FOUND
-                elif known.key_hash is not None and (
-                    item.key is None or not hmac.compare_digest(hash_key(item.key), known.key_hash)
-                ):
-                    outcomes[n] = _key_refused(item.key)
-            overrides = await _overrides(session, {f.org_id for f in facts.values()})
-            wanted: dict[str, list[int]] = defaultdict(list)
-            for n, item in enumerate(batch):
-                if outcomes[n] is None:
-                    wanted[item.monitor_id].append(n)
-            counts = await _count_daily(session, wanted, facts, day=day_key(now))
-            accepted: list[tuple[int, Priced]] = []
-            for mid, positions in wanted.items():
-                used_before, allowed, limit = counts[mid]
-                for k, n in enumerate(positions):
-                    if k >= allowed:
-                        outcomes[n] = Rejected(
-                            429,
-                            f"Daily event limit reached: {limit:,} events a day on the "
-                            f"{facts[mid].plan} plan; events are accepted again after "
-                            "00:00 UTC",
-                            "rate_limited",
-                            extra={"dailyEventsUsed": limit, "dailyEventsLimit": limit},
-                            headers={"Retry-After": str(_seconds_to_midnight(now))},
-                        )
-                    else:
-                        priced = price(batch[n].event, overrides.get(facts[mid].org_id, {}))
-                        accepted.append((n, priced))
-            if accepted:
-                ids = await _insert_events(session, batch, accepted, now=now)
-                await add_to_rollups(
-                    session,
-                    aggregate(
-                        Stored(batch[n].monitor_id, batch[n].event, p.cost_usd) for n, p in accepted
-                    ),
+                    priced = price(batch[n].event, overrides.get(facts[mid].org_id, {}))
+                    accepted.append((n, priced))
+        if accepted:
+            rows = [event_row(batch[n].monitor_id, batch[n].event, p, now=now) for n, p in accepted]
+            row_ids = await tx.insert_events(rows)
+            await tx.add_to_rollups(
+                aggregate(
+                    Stored(batch[n].monitor_id, batch[n].event, p.cost_usd) for n, p in accepted
                 )
-                seen: dict[str, int] = defaultdict(int)
-                for (n, priced), row_id in zip(accepted, ids, strict=True):
-                    mid = batch[n].monitor_id
-                    used_before, _allowed, limit = counts[mid]
-                    seen[mid] += 1
-                    outcomes[n] = Accepted(row_id, priced.cost_usd, used_before + seen[mid], limit)
+            )
+            seen: dict[str, int] = defaultdict(int)
+            for (n, priced), row_id in zip(accepted, row_ids, strict=True):
+                mid = batch[n].monitor_id
+                used_before, _allowed, limit = counts[mid]
+                seen[mid] += 1
+                outcomes[n] = Accepted(row_id, priced.cost_usd, used_before + seen[mid], limit)
         return [o if o is not None else NOT_FOUND for o in outcomes]
 
 
@@ -226,66 +235,134 @@ def _key_refused(key: str | None) -> Rejected:
     return Rejected(401, "Invalid ingest key for this monitor", "unauthenticated")
 
 
-async def _monitor_facts(session: AsyncSession, ids: set[str]) -> dict[str, _MonitorFacts]:
-    """Every monitor with one of these ids; ``takes_events`` for an active LLM monitor."""
-    rows = await session.execute(
-        select(
-            Monitor.id,
-            Monitor.org_id,
-            Organization.plan,
-            AiSettings.ingest_key_hash,
-            Monitor.type,
-            Monitor.is_active,
-        )
-        .join(Organization, Organization.id == Monitor.org_id)
-        .outerjoin(AiSettings, AiSettings.monitor_id == Monitor.id)
-        .where(Monitor.id.in_(ids))
+class _Tx(Protocol):
+    """The statements of one batch, inside its transaction."""
+
+    async def monitor_facts(self, ids: Sequence[str]) -> dict[str, _MonitorFacts]: ...
+
+    async def overrides(self, org_ids: Sequence[str]) -> dict[str, dict[str, Override]]: ...
+
+    async def count_daily(self, day: str, counts: Sequence[tuple[str, int]]) -> dict[str, int]: ...
+
+    async def give_back(self, monitor_id: str, day: str, n: int) -> None: ...
+
+    async def insert_events(self, rows: Sequence[dict[str, Any]]) -> list[int]: ...
+
+    async def add_to_rollups(self, rows: Sequence[dict[str, Any]]) -> None: ...
+
+
+class _PgTx:
+    """PostgreSQL: fixed SQL on a plain psycopg connection (see ``ai.ingest_pg``)."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self.conn = conn
+
+    async def monitor_facts(self, ids: Sequence[str]) -> dict[str, _MonitorFacts]:
+        found = await ingest_pg.monitor_facts(self.conn, ids)
+        return {mid: _MonitorFacts(*f) for mid, f in found.items()}
+
+    async def overrides(self, org_ids: Sequence[str]) -> dict[str, dict[str, Override]]:
+        return await ingest_pg.overrides(self.conn, org_ids)
+
+    async def count_daily(self, day: str, counts: Sequence[tuple[str, int]]) -> dict[str, int]:
+        return await ingest_pg.count_daily(self.conn, day, counts)
+
+    async def give_back(self, monitor_id: str, day: str, n: int) -> None:
+        await ingest_pg.give_back(self.conn, monitor_id, day, n)
+
+    async def insert_events(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        return await ingest_pg.insert_events(self.conn, rows)
+
+    async def add_to_rollups(self, rows: Sequence[dict[str, Any]]) -> None:
+        await ingest_pg.add_to_rollups(self.conn, rows)
+
+
+# SQLite: SQLAlchemy statements, built once (building them per batch cost more
+# than running them); rows go as parameters, so each compiles once.
+_FACTS = (
+    select(
+        Monitor.id,
+        Monitor.org_id,
+        Organization.plan,
+        AiSettings.ingest_key_hash,
+        Monitor.type,
+        Monitor.is_active,
     )
-    return {
-        mid: _MonitorFacts(org, plan, key, mtype == "LLM" and bool(active))
-        for mid, org, plan, key, mtype, active in rows
-    }
+    .join(Organization, Organization.id == Monitor.org_id)
+    .outerjoin(AiSettings, AiSettings.monitor_id == Monitor.id)
+    .where(Monitor.id.in_(bindparam("ids", expanding=True)))
+)
+_OVERRIDES = select(AiPriceOverride).where(
+    AiPriceOverride.org_id.in_(bindparam("org_ids", expanding=True))
+)
+_DAILY = cast(Table, AiDailyCount.__table__)
+_daily_insert = sqlite.insert(_DAILY)
+# Its rows are locked in monitor order, the same order in every process, until the commit.
+_COUNT_DAILY = _daily_insert.on_conflict_do_update(
+    index_elements=["monitor_id", "day"],
+    set_={"events": _DAILY.c.events + _daily_insert.excluded.events},
+).returning(_DAILY.c.monitor_id, _DAILY.c.events, sort_by_parameter_order=True)
+_GIVE_BACK = (
+    update(_DAILY)
+    .where(_DAILY.c.monitor_id == bindparam("mid"), _DAILY.c.day == bindparam("d"))
+    .values(events=_DAILY.c.events - bindparam("n"))
+)
+_INSERT_EVENTS = insert(AiEvent).returning(AiEvent.id, sort_by_parameter_order=True)
 
 
-async def _overrides(session: AsyncSession, org_ids: set[str]) -> dict[str, dict[str, Override]]:
-    out: dict[str, dict[str, Override]] = defaultdict(dict)
-    if not org_ids:
+class _SqlTx:
+    """SQLite (and any other store): SQLAlchemy statements on the session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def monitor_facts(self, ids: Sequence[str]) -> dict[str, _MonitorFacts]:
+        rows = await self.session.execute(_FACTS, {"ids": list(ids)})
+        return {
+            mid: _MonitorFacts(org, plan, key, mtype == "LLM" and bool(active))
+            for mid, org, plan, key, mtype, active in rows
+        }
+
+    async def overrides(self, org_ids: Sequence[str]) -> dict[str, dict[str, Override]]:
+        out: dict[str, dict[str, Override]] = defaultdict(dict)
+        if not org_ids:
+            return out
+        for row in await self.session.scalars(_OVERRIDES, {"org_ids": list(org_ids)}):
+            out[row.org_id][row.model] = Override(
+                row.input_per_mtok,
+                row.output_per_mtok,
+                row.cache_read_per_mtok,
+                row.cache_write_per_mtok,
+            )
         return out
-    for row in await session.scalars(
-        select(AiPriceOverride).where(AiPriceOverride.org_id.in_(org_ids))
-    ):
-        out[row.org_id][row.model] = Override(
-            row.input_per_mtok,
-            row.output_per_mtok,
-            row.cache_read_per_mtok,
-            row.cache_write_per_mtok,
-        )
-    return out
+
+    async def count_daily(self, day: str, counts: Sequence[tuple[str, int]]) -> dict[str, int]:
+        rows = [{"monitor_id": m, "day": day, "events": n} for m, n in counts]
+        return {mid: int(total) for mid, total in await self.session.execute(_COUNT_DAILY, rows)}
+
+    async def give_back(self, monitor_id: str, day: str, n: int) -> None:
+        await self.session.execute(_GIVE_BACK, {"mid": monitor_id, "d": day, "n": n})
+
+    async def insert_events(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        result = await self.session.execute(_INSERT_EVENTS, list(rows))
+        return [int(r) for r in result.scalars()]
+
+    async def add_to_rollups(self, rows: Sequence[dict[str, Any]]) -> None:
+        await add_to_rollups(self.session, rows)
 
 
 async def _count_daily(
-    session: AsyncSession,
+    tx: _Tx,
     wanted: dict[str, list[int]],
     facts: dict[str, _MonitorFacts],
     *,
     day: str,
 ) -> dict[str, tuple[int, int, int]]:
     """Count the events against each monitor's daily limit: (used before, allowed, limit)."""
-    dialect = session.get_bind().dialect.name
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    day_rows = [{"monitor_id": m, "day": day, "events": len(wanted[m])} for m in sorted(wanted)]
-    if not day_rows:
+    if not wanted:
         return {}
-    # One statement for the batch; its rows are locked in monitor order, the same
-    # order in every process, until the commit.
-    table = cast(Table, AiDailyCount.__table__)
-    stmt = insert_(table)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=["monitor_id", "day"],
-        set_={"events": table.c.events + stmt.excluded.events},
-    ).returning(table.c.monitor_id, table.c.events, sort_by_parameter_order=True)
-    # Rows as parameters: the statement compiles once, not once per batch.
-    totals = {mid: int(total) for mid, total in await session.execute(upsert, day_rows)}
+    # One statement for the batch, in monitor order (see the statements).
+    totals = await tx.count_daily(day, [(m, len(wanted[m])) for m in sorted(wanted)])
     out: dict[str, tuple[int, int, int]] = {}
     for mid in sorted(wanted):
         n = len(wanted[mid])
@@ -293,83 +370,9 @@ async def _count_daily(
         before = totals[mid] - n
         allowed = max(0, min(n, limit - before))
         if allowed < n:
-            await session.execute(
-                update(AiDailyCount)
-                .where(AiDailyCount.monitor_id == mid, AiDailyCount.day == day)
-                .values(events=AiDailyCount.events - (n - allowed))
-            )
+            await tx.give_back(mid, day, n - allowed)
         out[mid] = (before, allowed, limit)
     return out
-
-
-async def _insert_events(
-    session: AsyncSession,
-    batch: Sequence[_Item],
-    accepted: Sequence[tuple[int, Priced]],
-    *,
-    now: datetime,
-) -> list[int]:
-    rows = [event_row(batch[n].monitor_id, batch[n].event, p, now=now) for n, p in accepted]
-    if session.get_bind().dialect.name == "postgresql":
-        return await _insert_events_pg(session, rows)
-    result = await session.execute(
-        insert(AiEvent).returning(AiEvent.id, sort_by_parameter_order=True), rows
-    )
-    return [int(r) for r in result.scalars()]
-
-
-# PostgreSQL: the batch through COPY, ids drawn from the sequence first. A
-# multi-row VALUES statement is new text for every batch size, and psycopg's
-# parsing of that text cost more than the insert itself.
-_PG_COLUMNS = {
-    "monitor_id": "text",
-    "created_at": "timestamptz",
-    "received_at": "timestamptz",
-    "provider": "text",
-    "model": "text",
-    "input_tokens": "int8",
-    "output_tokens": "int8",
-    "total_tokens": "int8",
-    "cache_read_tokens": "int8",
-    "cache_write_tokens": "int8",
-    "reasoning_tokens": "int8",
-    "latency_ms": "int4",
-    "ttft_ms": "int4",
-    "status_code": "int4",
-    "error": "text",
-    "prompt_hash": "text",
-    "user_id": "text",
-    "session_id": "text",
-    "meta": "text",
-    "rag_docs": "int4",
-    "rag_relevance": "float8",
-    "rag_retrieval_ms": "float8",
-    "rag_context_tokens": "int8",
-    "cost_usd": "float8",
-    "cost_source": "text",
-    "price_version": "text",
-    "source": "text",
-}
-_META_AT = list(_PG_COLUMNS).index("meta")
-_PG_COPY = f"COPY ai_events (id, {', '.join(_PG_COLUMNS)}) FROM STDIN"
-
-
-async def _insert_events_pg(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    pg: Any = raw.driver_connection
-    async with pg.cursor() as cur:
-        await cur.execute(
-            "SELECT nextval('ai_events_id_seq') FROM generate_series(1, %s)", (len(rows),)
-        )
-        ids = [int(r[0]) for r in await cur.fetchall()]
-        async with cur.copy(_PG_COPY) as copy:
-            for row_id, row in zip(ids, rows, strict=True):
-                meta = row["meta"]
-                values = [row[c] for c in _PG_COLUMNS]
-                values[_META_AT] = json.dumps(meta) if meta is not None else None
-                await copy.write_row((row_id, *values))
-    return ids
 
 
 def event_row(monitor_id: str, e: EventInput, priced: Priced, *, now: datetime) -> dict[str, Any]:

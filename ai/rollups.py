@@ -125,24 +125,34 @@ def is_rag(e: EventInput) -> bool:
     )
 
 
-async def add_to_rollups(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Add a batch's sums to the stored rollups (one UPSERT per row, sorted against deadlocks)."""
-    if not rows:
-        return
-    ordered = sorted(rows, key=lambda r: (r["monitor_id"], r["hour"], r["model"]))
-    dialect = session.get_bind().dialect.name
+def _upsert(dialect: str) -> Any:
+    """The rollup UPSERT of a dialect, built once: building it per batch cost more than
+    running it. Rows go as its parameters (SQLAlchemy batches them into multi-row
+    VALUES), so its compiled form is cached too."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is not None:
+        return stmt
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # The Core table, not the ORM entity: the ORM's bulk machinery cost more than the SQL.
-    # Rows go as parameters of one statement (SQLAlchemy batches them into multi-row
-    # VALUES): its compiled form is cached, where .values(rows) compiled it per batch.
     stmt = insert(cast(Table, AiRollup.__table__))
     table = AiRollup.__table__.c
     updates: dict[str, Any] = {c: table[c] + stmt.excluded[c] for c in SUM_COLUMNS}
-    updates["latency_max_ms"] = func.greatest(table.latency_max_ms, stmt.excluded.latency_max_ms)
-    if dialect != "postgresql":
-        updates["latency_max_ms"] = func.max(table.latency_max_ms, stmt.excluded.latency_max_ms)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["monitor_id", "hour", "model"],
-        set_=updates,
-    )
-    await session.execute(stmt, ordered)
+    biggest = func.greatest if dialect == "postgresql" else func.max
+    updates["latency_max_ms"] = biggest(table.latency_max_ms, stmt.excluded.latency_max_ms)
+    stmt = stmt.on_conflict_do_update(index_elements=["monitor_id", "hour", "model"], set_=updates)
+    _UPSERTS[dialect] = stmt
+    return stmt
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+async def add_to_rollups(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Add a batch's sums to the stored rollups (one UPSERT per row, sorted against deadlocks).
+
+    The ingest writer on PostgreSQL uses ``ai.ingest_pg.add_to_rollups`` instead.
+    """
+    if not rows:
+        return
+    ordered = sorted(rows, key=lambda r: (r["monitor_id"], r["hour"], r["model"]))
+    await session.execute(_upsert(session.get_bind().dialect.name), ordered)
