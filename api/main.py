@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from api import errors, openapi, unavailable
 from api.ai_lane import AiIngestLane
@@ -45,6 +46,14 @@ from store.config import Settings
 from store.db import Store
 
 
+class _App(FastAPI):
+    """FastAPI with the AI ingest lane ahead of its whole middleware stack."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        timeout = self.state.settings.body_timeout_s
+        return AiIngestLane(super().build_middleware_stack(), body_timeout_s=timeout)
+
+
 def create_app(
     settings: Settings | None = None, *, store: Store | None = None, clock: Clock | None = None
 ) -> FastAPI:
@@ -60,7 +69,7 @@ def create_app(
         if owns_store:
             await app.state.store.close()
 
-    app = FastAPI(
+    app = _App(
         title="Vigil API",
         version="0.1.0",
         description="Uptime and synthetic monitoring. Send `Authorization: Bearer <key>`.",
@@ -77,7 +86,6 @@ def create_app(
     openapi.install(app)
     # Added first, so it runs inside the request context (request id, headers).
     app.add_middleware(HeartbeatLane)
-    app.add_middleware(AiIngestLane)
     app.add_middleware(RequestContextMiddleware, body_timeout_s=settings.body_timeout_s)
     for module in (
         health,

@@ -68,6 +68,29 @@ def _route_of(scope: Scope) -> str:
     return "unmatched"
 
 
+def request_id_for(scope: Scope) -> str:
+    """The client's ``X-Request-Id`` when it is a safe token, else a new id."""
+    incoming = dict(scope.get("headers", ())).get(b"x-request-id", b"").decode("latin-1")
+    return incoming if _SAFE_ID.match(incoming) else "req_" + secrets.token_hex(8)
+
+
+def record(scope: Scope, route: str, status: int, started: float, rid: str) -> None:
+    """The request's metrics and its access log line."""
+    method = scope["method"] if scope["method"] in _METHODS else "other"
+    took_s = time.perf_counter() - started
+    HTTP_REQUESTS.labels(method, route, str(status)).inc()
+    HTTP_DURATION.labels(method, route).observe(took_s)
+    log.info(
+        "%s %s %s %.1fms [%s]",
+        scope["method"],
+        loggable_path(scope["path"]),
+        status,
+        took_s * 1000,
+        rid,
+        extra={"requestId": rid},
+    )
+
+
 class RequestContextMiddleware:
     """Give each request an id (``X-Request-Id``) and send headers stashed in its state.
 
@@ -84,8 +107,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers", ())).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if _SAFE_ID.match(incoming) else "req_" + secrets.token_hex(8)
+        rid = request_id_for(scope)
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         state["extra_headers"] = {}
@@ -123,20 +145,7 @@ class RequestContextMiddleware:
                 else:
                     await self.app(scope, receive_in_time, send_with_headers)
         finally:
-            route = _route_of(scope)
-            method = scope["method"] if scope["method"] in _METHODS else "other"
-            took_s = time.perf_counter() - started
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_DURATION.labels(method, route).observe(took_s)
-            log.info(
-                "%s %s %s %.1fms [%s]",
-                scope["method"],
-                loggable_path(scope["path"]),
-                status,
-                (time.perf_counter() - started) * 1000,
-                rid,
-                extra={"requestId": rid},
-            )
+            record(scope, _route_of(scope), status, started, rid)
 
 
 async def _refuse(send: Send, rid: str, field: str) -> None:

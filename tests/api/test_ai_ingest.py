@@ -382,3 +382,21 @@ async def test_beacon_style_text_plain_posts_are_accepted(
     r = await client.post(url, content=raw, headers={"content-type": "application/xml"})
     assert r.status_code == 400 and r.json()["fields"][0]["field"] == "Content-Type"
     assert len(await stored(store, monitor["id"])) == 1
+
+
+async def test_the_lane_keeps_the_request_id_and_sends_nul_the_long_way(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    # The lane answers ahead of RequestContextMiddleware: it echoes a client's id itself.
+    monitor = await create_llm(client, tenant)
+    r = await client.post(
+        f"/api/ai/ingest/{monitor['id']}", json=BASE_EVENT, headers={"X-Request-Id": "trace-1234"}
+    )
+    assert r.status_code == 200
+    assert r.headers["x-request-id"] == "trace-1234"
+    r = await client.post("/api/ai/ingest/mon_nosuchmonitor0", json=BASE_EVENT)
+    assert r.status_code == 404
+    assert r.headers["x-request-id"] == r.json()["requestId"]
+    r = await client.post(f"/api/ai/ingest/{monitor['id']}?x=%00", json=BASE_EVENT)
+    assert r.status_code == 400
+    assert r.json()["fields"] == [{"field": "x", "issue": "must not contain NUL characters"}]
