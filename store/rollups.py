@@ -22,7 +22,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +64,13 @@ COUNTERS = (
     *HIST_COLUMNS,
 )
 _LOG_RATIO = math.log(HIST_RATIO)
+
+
+def epoch_s(column: ColumnElement[Any], dialect: str) -> ColumnElement[int]:
+    """Whole seconds since 1970 of a UTC timestamp column, computed by the store."""
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", column), BigInteger)
+    return cast(func.strftime("%s", column), Integer)
 
 
 def hour_of(at: datetime) -> datetime:
