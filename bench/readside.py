@@ -95,22 +95,24 @@ def seed(
         conn.execute(
             "INSERT INTO check_results (checked_at, response_time_ms, status_code, dns_ms, "
             "tcp_ms, tls_ms, ttfb_ms, download_ms, total_ms, size_bytes, lateness_ms, "
-            "monitor_id, region, status, error, details) "
+            "monitor_num, region, status, error, details) "
             "SELECT ts + (n %% 60) * interval '1 second', "
             "CASE WHEN down THEN NULL ELSE round(total)::int END, "
             "CASE WHEN down THEN 503 ELSE 200 END, 1 + r * 2, 2 + r * 3, 4 + r * 6, "
             "total - 12 - r * 11, 1 + r, total, 1024 + (n %% 512), (r * 40)::int, "
-            "'mon_' || lpad(n::text, 16, '0'), %s, CASE WHEN down THEN 'DOWN' ELSE 'UP' END, "
+            "num, %s, CASE WHEN down THEN 'DOWN' ELSE 'UP' END, "
             "CASE WHEN down THEN 'Expected status 200, got 503' END, "
             "CASE WHEN down THEN jsonb_build_object('body', 'upstream unavailable', "
             "'responseHeaders', jsonb_build_object('content-type', 'text/plain')) END "
-            "FROM (SELECT ts, n, r, 20 + r * 80 + (n %% 50) AS total, "
+            "FROM (SELECT ts, n, num, r, 20 + r * 80 + (n %% 50) AS total, "
             "abs(hashint8(extract(epoch FROM ts)::bigint * 100003 + n) %% 1000) < 2 AS down "
             "FROM generate_series(%s::timestamptz, %s::timestamptz - interval '1 minute', "
             "interval '1 minute') ts "
-            "CROSS JOIN generate_series(1, %s) n "
-            "CROSS JOIN LATERAL (SELECT random() + 0 * n AS r) x) g",
-            (REGION, max(day, start), end, monitors),
+            "CROSS JOIN (SELECT substr(id, 5)::int AS n, num FROM monitors) m "
+            "CROSS JOIN LATERAL (SELECT random() + 0 * n AS r) x) g "
+            # In time order, monitors interleaved, as workers write them.
+            "ORDER BY ts, n",
+            (REGION, max(day, start), end),
         )
         print(f"  raw {day:%Y-%m-%d}: {time.monotonic() - t0:.1f} s", flush=True)
         day = end
@@ -126,7 +128,7 @@ def seed(
         f"INSERT INTO check_rollups_hourly (monitor_id, region, bucket_at, checks, up, degraded, "
         f"down, maintenance, hours_mask, {phase_cols}, size_sum, size_count, total_min, "
         f"total_max, {hist}) "
-        f"SELECT monitor_id, region, date_trunc('hour', checked_at), count(*), "
+        f"SELECT m.id, region, date_trunc('hour', checked_at), count(*), "
         f"count(*) FILTER (WHERE status = 'UP'), count(*) FILTER (WHERE status = 'DEGRADED'), "
         f"count(*) FILTER (WHERE status = 'DOWN'), 0, "
         f"1 << extract(hour FROM date_trunc('hour', checked_at))::int, {sums}, "
@@ -134,7 +136,7 @@ def seed(
         f"count(size_bytes) FILTER (WHERE status <> 'DOWN'), "
         f"min(total_ms) FILTER (WHERE status <> 'DOWN'), "
         f"max(total_ms) FILTER (WHERE status <> 'DOWN'), {_hist_sql('total_ms')} "
-        f"FROM check_results GROUP BY 1, 2, 3"
+        f"FROM check_results JOIN monitors m ON m.num = monitor_num GROUP BY 1, 2, 3"
     )
     conn.execute(
         "INSERT INTO check_rollups_daily SELECT monitor_id, region, "

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from store.clock import utc
-from store.models import CheckResult
+from store.models import CheckResult, monitor_num
 from store.rollup_models import HIST_COLUMNS
 from store.rollups import HOURLY, hour_of, percentile
 
@@ -33,7 +33,7 @@ def bucket_seconds(hours: int) -> int:
 def _scope(monitor_id: str, since: datetime) -> list[ColumnElement[bool]]:
     # Timings of failed checks (timeouts, refusals) would distort the picture.
     return [
-        CheckResult.monitor_id == monitor_id,
+        CheckResult.monitor_num == monitor_num(monitor_id),
         CheckResult.checked_at >= since,
         CheckResult.status != "DOWN",
     ]
