@@ -52,6 +52,7 @@ async def _results_since(store: Store, ids: set[str], since: datetime) -> dict[s
     async with store.sessions() as s:
         rows = await s.execute(
             select(Monitor.id, func.min(CheckResultRow.checked_at))
+            .select_from(CheckResultRow)
             .join(Monitor, Monitor.num == CheckResultRow.monitor_num)
             .where(Monitor.id.in_(ids), CheckResultRow.checked_at > since)
             .group_by(Monitor.id)
@@ -66,9 +67,9 @@ async def _slots_run_twice(store: Store) -> list[tuple[str, str]]:
     async with store.sessions() as s:
         rows = (
             await s.execute(
-                select(Monitor.id, CheckResultRow.details).join(
-                    Monitor, Monitor.num == CheckResultRow.monitor_num
-                )
+                select(Monitor.id, CheckResultRow.details)
+                .select_from(CheckResultRow)
+                .join(Monitor, Monitor.num == CheckResultRow.monitor_num)
             )
         ).all()
     seen = Counter((str(m), str((d or {}).get("scheduledAt"))) for m, d in rows)
@@ -306,6 +307,7 @@ async def test_api_killed_under_heartbeat_load_loses_no_acknowledged_ping(
             (
                 await s.execute(
                     select(Monitor.id, func.count())
+                    .select_from(CheckResultRow)
                     .join(Monitor, Monitor.num == CheckResultRow.monitor_num)
                     .group_by(Monitor.id)
                 )

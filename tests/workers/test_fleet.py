@@ -201,6 +201,7 @@ async def test_killed_workers_monitors_are_taken_over_after_its_leases_expire(
                         (
                             await s.scalars(
                                 select(Monitor.id)
+                                .select_from(CheckResultRow)
                                 .join(Monitor, Monitor.num == CheckResultRow.monitor_num)
                                 .where(
                                     Monitor.id.in_(orphans),
@@ -242,7 +243,9 @@ async def test_sigterm_exits_cleanly_with_in_flight_results_written(
     async with store.sessions() as s:
         recorded = (
             await s.scalars(
-                select(Monitor.id).join(Monitor, Monitor.num == CheckResultRow.monitor_num)
+                select(Monitor.id)
+                .select_from(CheckResultRow)
+                .join(Monitor, Monitor.num == CheckResultRow.monitor_num)
             )
         ).all()
         workers_left = (await s.scalars(select(WorkerRow.id))).all()
