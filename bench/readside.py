@@ -48,7 +48,7 @@ from store.models import CheckResult, Organization
 from store.orgs import create_org, owner_of
 from store.retention import apply_retention
 from store.rollup_models import HIST_BUCKETS
-from store.rollups import day_of
+from store.rollups import day_of, hour_of
 from store.uptime import daily_uptime
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,16 +138,8 @@ def seed(
         f"max(total_ms) FILTER (WHERE status <> 'DOWN'), {_hist_sql('total_ms')} "
         f"FROM check_results JOIN monitors m ON m.num = monitor_num GROUP BY 1, 2, 3"
     )
-    conn.execute(
-        "INSERT INTO check_rollups_daily SELECT monitor_id, region, "
-        "date_trunc('day', bucket_at), sum(checks), sum(up), sum(degraded), sum(down), "
-        "sum(maintenance), bit_or(hours_mask), "
-        + ", ".join(f"sum({p}_sum), sum({p}_count)" for p in PHASES)
-        + ", sum(size_sum), sum(size_count), min(total_min), max(total_max), "
-        + ", ".join(f"sum(h{k:02d})" for k in range(HIST_BUCKETS))
-        + " FROM check_rollups_hourly GROUP BY 1, 2, 3"
-    )
-    # A year of daily rollups before the raw days: 1,440 checks a day, now and then a DOWN.
+    month = month_of_hourly(conn, now=now, start=start)
+    # A year of daily rollups before that: 1,440 checks a day, now and then a DOWN.
     zeros = ", ".join("0" if k != 20 else "1438" for k in range(HIST_BUCKETS))
     conn.execute(
         f"INSERT INTO check_rollups_daily (monitor_id, region, bucket_at, checks, up, degraded, "
@@ -159,7 +151,7 @@ def seed(
         + f", 1472512, 1438, 12, 900, {zeros} "
         f"FROM monitors m CROSS JOIN generate_series(%s::timestamptz, %s::timestamptz, "
         f"interval '1 day') d",
-        (REGION, day_of(now) - timedelta(days=365), day_of(start) - timedelta(days=1)),
+        (REGION, day_of(now) - timedelta(days=365), month - timedelta(days=1)),
     )
     # An incident a month per monitor, 3 to 30 minutes.
     conn.execute(
@@ -175,6 +167,45 @@ def seed(
     conn.execute("ANALYZE")
     count = conn.execute("SELECT count(*) FROM check_results").fetchone()
     return int(count[0]) if count else 0
+
+
+def month_of_hourly(conn: psycopg.Connection[Any], *, now: datetime, start: datetime) -> datetime:
+    """Hourly rollups for the month before the raw days (60 checks an hour, the day's
+    DOWNs in its first hour), and the daily rows of every day with hourly ones, summed
+    from them; returns the first such day. The dashboard's 30 days begin in that month,
+    and hourly rollups are kept 400 days: its first, partial day reads hourly rows."""
+    first = day_of(now) - timedelta(days=31)
+    down = (
+        "CASE WHEN extract(hour FROM h) = 0 "
+        "THEN (h::date - '2000-01-01' + length(m.id)) %% 3 ELSE 0 END"
+    )
+    hist = ", ".join(f"h{k:02d}" for k in range(HIST_BUCKETS))
+    counts = ", ".join("n" if k == 20 else "0" for k in range(HIST_BUCKETS))
+    conn.execute(
+        "INSERT INTO check_rollups_hourly (monitor_id, region, bucket_at, checks, up, degraded, "
+        "down, maintenance, hours_mask, "
+        + ", ".join(f"{p}_sum, {p}_count" for p in PHASES)
+        + f", size_sum, size_count, total_min, total_max, {hist}) "
+        f"SELECT id, %s, h, 60, n, 0, 60 - n, 0, 1 << extract(hour FROM h)::int, "
+        + ", ".join(f"n * {5 + i}, n" for i, _ in enumerate(PHASES))
+        + f", n * 1024, n, 12, 900, {counts} "
+        f"FROM (SELECT m.id, h, 60 - {down} AS n FROM monitors m CROSS JOIN "
+        f"generate_series(%s::timestamptz, %s::timestamptz - interval '1 hour', "
+        f"interval '1 hour') h) g",
+        (REGION, first, hour_of(start)),
+    )
+    conn.execute("DELETE FROM check_rollups_daily WHERE bucket_at >= %s", (first,))
+    conn.execute(
+        "INSERT INTO check_rollups_daily SELECT monitor_id, region, "
+        "date_trunc('day', bucket_at), sum(checks), sum(up), sum(degraded), sum(down), "
+        "sum(maintenance), bit_or(hours_mask), "
+        + ", ".join(f"sum({p}_sum), sum({p}_count)" for p in PHASES)
+        + ", sum(size_sum), sum(size_count), min(total_min), max(total_max), "
+        + ", ".join(f"sum(h{k:02d})" for k in range(HIST_BUCKETS))
+        + " FROM check_rollups_hourly WHERE bucket_at >= %s GROUP BY 1, 2, 3",
+        (first,),
+    )
+    return first
 
 
 def raw_bytes(conn: psycopg.Connection[Any]) -> int:
