@@ -163,8 +163,9 @@ def seed(
         "FROM monitors m CROSS JOIN generate_series(1, 12) k",
         (now, now),
     )
+    lay_out_rollups(conn)
     print(f"  rollups and incidents: {time.monotonic() - t0:.1f} s", flush=True)
-    conn.execute("ANALYZE")
+    conn.execute("VACUUM ANALYZE")
     count = conn.execute("SELECT count(*) FROM check_results").fetchone()
     return int(count[0]) if count else 0
 
@@ -206,6 +207,22 @@ def month_of_hourly(conn: psycopg.Connection[Any], *, now: datetime, start: date
         (first,),
     )
     return first
+
+
+def lay_out_rollups(conn: psycopg.Connection[Any]) -> None:
+    """Rewrite the rollup tables in the order the writer leaves them: by bucket, the
+    monitors of one bucket in no particular order (a row is created by a bucket's first
+    check). Summed with GROUP BY they would lie monitor by monitor, and a status page's
+    monitors would read a few pages instead of one a day each."""
+    for table in ("check_rollups_hourly", "check_rollups_daily"):
+        conn.execute(
+            f"CREATE TEMP TABLE laid_out AS SELECT * FROM {table} "
+            "ORDER BY bucket_at, md5(monitor_id || bucket_at::text)"
+        )
+        conn.execute(f"DELETE FROM {table}")
+        conn.execute(f"INSERT INTO {table} SELECT * FROM laid_out")
+        conn.execute("DROP TABLE laid_out")
+        conn.execute(f"VACUUM FULL {table}")
 
 
 def raw_bytes(conn: psycopg.Connection[Any]) -> int:

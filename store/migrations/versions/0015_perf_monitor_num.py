@@ -1,4 +1,4 @@
-"""an integer monitor key in check_results (monitors.num) instead of the string id
+"""an integer monitor key in check_results (monitors.num); covering daily rollup indexes
 
 Revision ID: 0015_perf
 Revises: 0014
@@ -11,6 +11,10 @@ never-reused counter on SQLite), and ``check_results.monitor_num`` refers to it.
 Every row is kept: PostgreSQL's day partitions are rebuilt (same bounds) and filled
 from the old table, SQLite's table is recreated; both count the rows before the old
 table goes, and refuse to finish if one is missing.
+
+On PostgreSQL the daily rollups' two indexes also carry the columns the uptime and
+the dashboard read (INCLUDE), so those reads touch index pages only: a day's rows lie
+in the order monitors first checked that day, one heap page per monitor and day.
 """
 
 from __future__ import annotations
@@ -54,6 +58,26 @@ PG_COLUMNS = """
     error text,
     details jsonb
 """
+# What uptime_days reads by (monitor, day), and checks_since by day.
+UPTIME_COLUMNS = "checks, up, degraded, down, maintenance, hours_mask, total_sum, total_count"
+DASHBOARD_COLUMNS = "monitor_id, checks, up, degraded"
+
+
+def _daily_indexes(*, covering: bool) -> None:
+    uptime = f" INCLUDE ({UPTIME_COLUMNS})" if covering else ""
+    dashboard = f" INCLUDE ({DASHBOARD_COLUMNS})" if covering else ""
+    op.execute("ALTER TABLE check_rollups_daily DROP CONSTRAINT pk_check_rollups_daily")
+    op.execute(
+        "ALTER TABLE check_rollups_daily ADD CONSTRAINT pk_check_rollups_daily "
+        f"PRIMARY KEY (monitor_id, region, bucket_at){uptime}"
+    )
+    op.execute("DROP INDEX ix_check_rollups_daily_bucket_at")
+    op.execute(
+        "CREATE INDEX ix_check_rollups_daily_bucket_at "
+        f"ON check_rollups_daily (bucket_at){dashboard}"
+    )
+
+
 KEPT = (
     "id, checked_at, response_time_ms, status_code, dns_ms, tcp_ms, tls_ms, ttfb_ms, "
     "download_ms, total_ms, size_bytes, lateness_ms, region, status, error, details"
@@ -122,6 +146,7 @@ def upgrade() -> None:
             select_key="m.num",
             join="m.id = o.monitor_id",
         )
+        _daily_indexes(covering=True)
         return
     op.add_column("monitors", sa.Column("num", sa.Integer(), nullable=True))
     op.execute("UPDATE monitors SET num = rowid")
@@ -160,6 +185,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        _daily_indexes(covering=False)
         _rebuild_pg(
             key="monitor_id varchar(32) NOT NULL",
             key_column="monitor_id",
