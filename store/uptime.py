@@ -194,9 +194,10 @@ def _length(spans: Iterable[Span]) -> float:
     return sum(b - a for a, b in spans)
 
 
-# Per (monitor, day): checks, up, degraded, down, maintenance checks, hours mask,
-# sum and count of total time (ms, checks not DOWN): the rollup columns a day needs.
-_CHECKS, _UP, _DEGRADED, _DOWN, _MNT, _MASK, _TOTAL_SUM, _TOTAL_COUNT = range(8)
+# A rollup row as read: monitor, bucket (seconds), then checks, up, degraded, down,
+# maintenance checks, hours mask, sum and count of total time (ms, checks not DOWN).
+_CHECKS, _UP, _DEGRADED, _DOWN, _MNT, _MASK, _TOTAL_SUM, _TOTAL_COUNT = range(2, 10)
+_ADDED = (_CHECKS, _UP, _DEGRADED, _DOWN, _MNT, _TOTAL_SUM, _TOTAL_COUNT)
 
 
 def _no_data(day_start: float, a: float, b: float, mask: int) -> list[Span]:
@@ -269,7 +270,7 @@ async def checks_since(
 
 async def _day_counts(
     session: AsyncSession, ids: Sequence[str], *, since: datetime, until: datetime, d_first: int
-) -> dict[str, dict[int, list[Any]]]:
+) -> dict[str, dict[int, Sequence[Any]]]:
     """Rollup counters per monitor and day (index from ``d_first``), every region added.
 
     The bucket comes back as whole seconds, not a timestamp: converting thousands of
@@ -277,7 +278,7 @@ async def _day_counts(
     monitors x 90 days).
     """
     dialect = session.get_bind().dialect.name
-    out: dict[str, dict[int, list[Any]]] = {}
+    out: dict[str, dict[int, Sequence[Any]]] = {}
     for table, lo, hi in rollup_ranges(since, until):
         c = table.c
         rows = await session.execute(
@@ -294,20 +295,26 @@ async def _day_counts(
                 c.total_count,
             ).where(c.monitor_id.in_(ids), c.bucket_at >= lo, c.bucket_at < hi)
         )
-        for monitor_id, at, *numbers in rows.all():
-            days = out.setdefault(monitor_id, {})
-            k = (int(at) - d_first) // DAY_S
+        days: dict[int, Sequence[Any]] = {}
+        last = None
+        for row in rows.all():
+            if row[0] != last:
+                last = row[0]
+                days = out.setdefault(last, {})
+            k = (row[1] - d_first) // DAY_S
             day = days.get(k)
             if day is None:
-                days[k] = numbers
+                days[k] = row
             else:  # another region, or another hour of a partial day
-                for i in (_CHECKS, _UP, _DEGRADED, _DOWN, _MNT, _TOTAL_SUM, _TOTAL_COUNT):
-                    day[i] += numbers[i]
-                day[_MASK] |= numbers[_MASK]
+                added = list(day)
+                for i in _ADDED:
+                    added[i] += row[i]
+                added[_MASK] |= row[_MASK]
+                days[k] = added
     return out
 
 
-_NONE: tuple[Any, ...] = (0, 0, 0, 0, 0, 0, 0.0, 0)
+_NONE: tuple[Any, ...] = (None, None, 0, 0, 0, 0, 0, 0, 0.0, 0)
 
 
 async def uptime_days(
@@ -351,6 +358,9 @@ async def uptime_days(
     bounds = [
         (max(d_first + k * DAY_S, s0), min(d_first + (k + 1) * DAY_S, end)) for k in range(n_days)
     ]
+    # A day with nothing but checks (or gaps in them) to account for: its no-data time
+    # from the hours mask alone (most days of most monitors).
+    whole = [b - a == DAY_S for a, b in bounds]
     out: dict[str, list[DayUptime]] = {}
     for monitor_id, created_at in created.items():
         born = utc(created_at).timestamp()
@@ -359,47 +369,84 @@ async def uptime_days(
         down_days = _by_day(
             ((x, y, i) for i, x, y in incidents.get(monitor_id, ())), d_first, n_days
         )
+        special = mnt_days.keys() | down_days.keys()
+        if born > s0:
+            special |= {k for k in range(n_days) if born > bounds[k][0]}
         mine = counts.get(monitor_id, {})
         days = []
         for k in range(n_days):
-            a, b = bounds[k]
             n = mine.get(k, _NONE)
-            mnt_s, lost_s = 0.0, 0.0
-            day_ids: tuple[str, ...] = ()
-            if k not in mnt_days and k not in down_days and born <= a:
-                # Most days: nothing but checks (or gaps in them) to account for.
-                if b - a == DAY_S:
-                    gap_s = float((24 - n[_MASK].bit_count()) * HOUR_S)
-                else:
-                    gap_s = _length(_no_data(d_first + k * DAY_S, a, b, n[_MASK]))
+            if k in special:
+                days.append(
+                    _day_with_events(
+                        dates[k],
+                        bounds[k],
+                        d_first + k * DAY_S,
+                        n,
+                        born,
+                        mnt_days.get(k, ()),
+                        down_days.get(k, ()),
+                    )
+                )
+                continue
+            a, b = bounds[k]
+            if whole[k]:
+                gap_s = float((24 - n[_MASK].bit_count()) * HOUR_S)
             else:
-                d0 = d_first + k * DAY_S
-                todays = down_days.get(k, [])
-                m = _clip(((x, y) for x, y, _ in mnt_days.get(k, ())), a, b)
-                before = [(a, min(born, b))] if born > a else []
-                gap = _minus(_union(_no_data(d0, a, b, n[_MASK]) + before), m)
-                lost = _minus(_minus(_clip(((x, y) for x, y, _ in todays), a, b), m), gap)
-                gap_s, lost_s, mnt_s = _length(gap), _length(lost), _length(m)
-                day_ids = tuple(sorted({i for _, _, i in todays}))
+                gap_s = _length(_no_data(d_first + k * DAY_S, a, b, n[_MASK]))
+            # Positional, in the fields' order: 4,500 of these for a status page.
             days.append(
                 DayUptime(
-                    date=dates[k],
-                    span_s=b - a,
-                    downtime_s=lost_s,
-                    maintenance_s=mnt_s,
-                    no_data_s=gap_s,
-                    checks=n[_CHECKS],
-                    up=n[_UP],
-                    degraded=n[_DEGRADED],
-                    down=n[_DOWN],
-                    maintenance_checks=n[_MNT],
-                    incident_ids=day_ids,
-                    total_sum_ms=float(n[_TOTAL_SUM]),
-                    total_count=n[_TOTAL_COUNT],
+                    dates[k],
+                    b - a,
+                    0.0,
+                    0.0,
+                    gap_s,
+                    n[_CHECKS],
+                    n[_UP],
+                    n[_DEGRADED],
+                    n[_DOWN],
+                    n[_MNT],
+                    (),
+                    float(n[_TOTAL_SUM]),
+                    n[_TOTAL_COUNT],
                 )
             )
         out[monitor_id] = days
     return out
+
+
+def _day_with_events(
+    day: date,
+    bounds: tuple[float, float],
+    d0: float,
+    n: Sequence[Any],
+    born: float,
+    windows: Iterable[tuple[float, float, str]],
+    incidents: Iterable[tuple[float, float, str]],
+) -> DayUptime:
+    """A day that maintenance, an incident or the monitor's creation cut into."""
+    a, b = bounds
+    todays = list(incidents)
+    m = _clip(((x, y) for x, y, _ in windows), a, b)
+    before = [(a, min(born, b))] if born > a else []
+    gap = _minus(_union(_no_data(d0, a, b, n[_MASK]) + before), m)
+    lost = _minus(_minus(_clip(((x, y) for x, y, _ in todays), a, b), m), gap)
+    return DayUptime(
+        date=day,
+        span_s=b - a,
+        downtime_s=_length(lost),
+        maintenance_s=_length(m),
+        no_data_s=_length(gap),
+        checks=n[_CHECKS],
+        up=n[_UP],
+        degraded=n[_DEGRADED],
+        down=n[_DOWN],
+        maintenance_checks=n[_MNT],
+        incident_ids=tuple(sorted({i for _, _, i in todays})),
+        total_sum_ms=float(n[_TOTAL_SUM]),
+        total_count=n[_TOTAL_COUNT],
+    )
 
 
 def _by_day(
