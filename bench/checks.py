@@ -49,6 +49,7 @@ from store.db import sync_url
 from store.migrate import upgrade
 from store.models import Monitor, MonitorSchedule, Organization
 from store.schedules import first_run_offset
+from store.secrets import attach, load_box
 
 REGION = "bench"
 ROOT = Path(__file__).resolve().parents[1]
@@ -257,6 +258,8 @@ def main() -> None:
 
     sync = fresh_database(args.database_url)
     engine = create_engine(sync)
+    # Monitor configs are encrypted columns: the engine needs the store's key.
+    attach(engine.dialect, load_box(sync))
     with tempfile.TemporaryDirectory() as tmp:
         target, url, ca_file = start_target(args.https, Path(tmp))
         worker: subprocess.Popen[bytes] | None = None
