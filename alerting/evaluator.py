@@ -31,7 +31,7 @@ from alerting.ssl_expiry import check_expiry, takes_part
 from store.base import new_id
 from store.clock import Clock, SystemClock
 from store.maintenance import in_maintenance
-from store.models import CheckResult, Incident, Monitor, MonitorSchedule
+from store.models import CheckResult, Incident, Monitor, MonitorSchedule, monitor_num
 from store.results import RecordedResult, is_failure, is_suspect_failure
 
 log = logging.getLogger(__name__)
@@ -311,7 +311,7 @@ class Evaluator:
         """When the region's current run of ``failures`` failures began."""
         first: datetime | None = await session.scalar(
             select(CheckResult.checked_at)
-            .where(CheckResult.monitor_id == monitor.id, CheckResult.region == region)
+            .where(CheckResult.monitor_num == monitor_num(monitor.id), CheckResult.region == region)
             .order_by(CheckResult.checked_at.desc(), CheckResult.id.desc())
             .offset(max(0, failures - 1))
             .limit(1)

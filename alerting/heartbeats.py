@@ -103,6 +103,8 @@ class _Known:
     interval_s: int
     config: Mapping[str, Any]
     updated_at: datetime
+    # Monitor.num: the key its check results carry (it never changes).
+    num: int
 
 
 # (store URL, token) -> monitor facts. The short path re-checks them in SQL
@@ -160,7 +162,9 @@ async def _record_full(
         monitor, schedule = found
         if not monitor.is_active:
             return "paused", None
-        known = _Known(monitor.id, monitor.interval_s, dict(monitor.config), monitor.updated_at)
+        known = _Known(
+            monitor.id, monitor.interval_s, dict(monitor.config), monitor.updated_at, monitor.num
+        )
         schedule.last_ping_at = now
         if ping.kind == "start":
             schedule.run_started_at = now
@@ -197,8 +201,8 @@ WITH bumped AS (
     WHERE w.org_id = m.org_id AND (w.monitor_id IS NULL OR w.monitor_id = m.id)
       AND w.is_active AND w.starts_at <= %(now)s AND w.ends_at > %(now)s
 ), hourly AS ({hourly}), daily AS ({daily})
-INSERT INTO check_results (monitor_id, region, status, checked_at, response_time_ms, details)
-SELECT monitor_id, %(region)s, 'UP', %(now)s, %(rt)s, %(details)s::jsonb FROM bumped
+INSERT INTO check_results (monitor_num, region, status, checked_at, response_time_ms, details)
+SELECT %(num)s, %(region)s, 'UP', %(now)s, %(rt)s, %(details)s::jsonb FROM bumped
 RETURNING id
 """
 # Adds the ping to one rollup level, as the writer's upsert would.
@@ -231,6 +235,7 @@ async def _record_steady(
                 "now": now,
                 "deadline": next_deadline,
                 "mid": known.monitor_id,
+                "num": known.num,
                 "region": HEARTBEAT_REGION,
                 "updated": known.updated_at,
                 "rt": result.response_time_ms,
@@ -272,7 +277,7 @@ async def _record_steady(
         if bumped.first() is None:
             return False
         row: dict[str, Any] = {
-            "monitor_id": known.monitor_id,
+            "monitor_num": known.num,
             "region": HEARTBEAT_REGION,
             "status": "UP",
             "checked_at": now,
@@ -281,7 +286,9 @@ async def _record_steady(
         }
         await conn.execute(insert(CheckResultRow).values(**row))
         timings = dict.fromkeys((f"{p}_ms" for p in PHASES), None)
-        await add_to_rollups(conn, [{**row, **timings, "size_bytes": None}])
+        await add_to_rollups(
+            conn, [{**row, **timings, "size_bytes": None}], {known.num: known.monitor_id}
+        )
         return True
 
 

@@ -107,10 +107,11 @@ def timings_json(c: CheckResult) -> dict[str, float | None]:
     }
 
 
-def check_json(c: CheckResult) -> dict[str, Any]:
+def check_json(c: CheckResult, monitor_id: str) -> dict[str, Any]:
+    """One raw result of the monitor ``monitor_id`` (rows name it by number only)."""
     return {
         "id": check_id(c.id),
-        "monitorId": c.monitor_id,
+        "monitorId": monitor_id,
         "status": c.status,
         "responseTime": c.response_time_ms,
         "statusCode": c.status_code,

@@ -60,9 +60,9 @@ def fill(sync_url: str, org_id: str, *, monitors: int, every_min: int) -> dict[s
         )
         results = conn.execute(
             text(
-                "INSERT INTO check_results (monitor_id, region, status, checked_at,"
+                "INSERT INTO check_results (monitor_num, region, status, checked_at,"
                 " response_time_ms, status_code, total_ms)"
-                " SELECT m.id, 'local', CASE WHEN random() < 0.002 THEN 'DOWN' ELSE 'UP' END,"
+                " SELECT m.num, 'local', CASE WHEN random() < 0.002 THEN 'DOWN' ELSE 'UP' END,"
                 " ts, (40 + random() * 260)::int, 200, 100"
                 " FROM monitors m CROSS JOIN generate_series(:start, :now,"
                 " make_interval(mins => :every)) AS ts"

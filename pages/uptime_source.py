@@ -5,7 +5,7 @@ figures are the read side's (``store.uptime``): by time, maintenance taken out a
 time with no data (no check ran that hour, or before the monitor existed) never
 counted as down; so the 90 daily bars and badges keep their history after raw
 results are dropped by retention. Daily mean response times come from the daily
-rollups' sums of total time.
+rollups' sums of total time, read with the uptime.
 
 Uptime is ``(observed - downtime) / observed``, rounded down, never up to 100 %.
 """
@@ -17,11 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import uptime as read_side
-from store.rollups import DAILY, day_of
 
 DAY = timedelta(days=1)
 
@@ -70,7 +68,6 @@ async def daily_uptime(
     if not monitor_ids:
         return out
     found = await read_side.daily_uptime(session, monitor_ids, days=days, now=now)
-    response = await _daily_response(session, monitor_ids, since=day_start(first))
     for monitor_id in monitor_ids:
         by_day = {d.date: d for d in found.get(monitor_id, [])}
         rows = []
@@ -84,7 +81,7 @@ async def daily_uptime(
                     downtime_s=d.downtime_s if d else 0.0,
                     maintenance_s=d.maintenance_s if d else 0.0,
                     observed_s=d.observed_s if d else 0.0,
-                    avg_response_ms=response.get((monitor_id, day)),
+                    avg_response_ms=d.mean_total_ms if d else None,
                 )
             )
         out[monitor_id] = rows
@@ -103,23 +100,4 @@ async def uptime_since(
         days = found.get(monitor_id, [])
         observed = sum(d.observed_s for d in days)
         out[monitor_id] = uptime_pct(observed, sum(d.downtime_s for d in days))
-    return out
-
-
-async def _daily_response(
-    session: AsyncSession, monitor_ids: Sequence[str], *, since: datetime
-) -> dict[tuple[str, date], float | None]:
-    """Mean total time (ms) per (monitor, UTC day), over every region."""
-    t = DAILY.c
-    rows = await session.execute(
-        select(t.monitor_id, t.bucket_at, func.sum(t.total_sum), func.sum(t.total_count))
-        .where(t.monitor_id.in_(monitor_ids), t.bucket_at >= day_of(since))
-        .group_by(t.monitor_id, t.bucket_at)
-    )
-    out: dict[tuple[str, date], float | None] = {}
-    for monitor_id, bucket, total, count in rows:
-        day = (
-            bucket.date() if isinstance(bucket, datetime) else date.fromisoformat(str(bucket)[:10])
-        )
-        out[(monitor_id, day)] = float(total) / count if count else None
     return out

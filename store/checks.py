@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import CheckResult
+from store.models import CheckResult, monitor_num
 
 
 def _window(monitor_id: str, since: datetime | None, until: datetime | None) -> Select[CheckResult]:
-    query = select(CheckResult).where(CheckResult.monitor_id == monitor_id)
+    query = select(CheckResult).where(CheckResult.monitor_num == monitor_num(monitor_id))
     if since is not None:
         query = query.where(CheckResult.checked_at >= since)
     if until is not None:

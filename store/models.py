@@ -8,6 +8,7 @@ from typing import Any, Literal
 from sqlalchemy import (
     Boolean,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -15,9 +16,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from store.base import Base, BigId, JSONDoc, NullableJSON
 from store.secrets import EncryptedDocument, MonitorConfig
@@ -124,6 +127,16 @@ class Monitor(Base):
     )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The small integer check_results refer to the monitor by (4 bytes, not the id's
+    # 20 in every raw row and its index). The store assigns it on insert (an identity
+    # on PostgreSQL, a trigger on SQLite) and never reuses one; queries read it with
+    # ``monitor_num()``, an instance's value may not be loaded.
+    num: Mapped[int] = mapped_column(Integer, Identity(), unique=True)
+
+
+def monitor_num(monitor_id: str) -> ScalarSelect[int]:
+    """The ``num`` of the monitor with id ``monitor_id``, as a subquery."""
+    return select(Monitor.num).where(Monitor.id == monitor_id).scalar_subquery()
 
 
 class MonitorSchedule(Base):
@@ -154,10 +167,11 @@ class MonitorSchedule(Base):
 
 class CheckResult(Base):
     __tablename__ = "check_results"
-    __table_args__ = (Index(None, "monitor_id", "checked_at"),)
+    __table_args__ = (Index(None, "monitor_num", "checked_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    monitor_id: Mapped[str] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    # Monitor.num, not the id (see there); monitor_num(id) finds it in a query.
+    monitor_num: Mapped[int] = mapped_column(ForeignKey("monitors.num", ondelete="CASCADE"))
     region: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     checked_at: Mapped[datetime]

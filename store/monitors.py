@@ -56,22 +56,29 @@ async def last_checks(session: AsyncSession, monitor_ids: Sequence[str]) -> dict
 async def _last_checks(session: AsyncSession, monitor_ids: Sequence[str]) -> dict[str, CheckResult]:
     latest = (
         select(CheckResult.checked_at)
-        .where(CheckResult.monitor_id == Monitor.id)
+        .where(CheckResult.monitor_num == Monitor.num)
         .order_by(CheckResult.checked_at.desc())
         .limit(1)
         .scalar_subquery()
     )
-    found = await session.execute(select(Monitor.id, latest).where(Monitor.id.in_(monitor_ids)))
-    pairs = [(m, at) for m, at in found if at is not None]
+    found = await session.execute(
+        select(Monitor.id, Monitor.num, latest).where(Monitor.id.in_(monitor_ids))
+    )
+    ids = {}
+    pairs = []
+    for monitor_id, num, at in found:
+        if at is not None:
+            ids[num] = monitor_id
+            pairs.append((num, at))
     if not pairs:
         return {}
     # By (monitor, time), not by id: on PostgreSQL only that index spans the partitions.
     rows = await session.scalars(
         select(CheckResult)
-        .where(tuple_(CheckResult.monitor_id, CheckResult.checked_at).in_(pairs))
+        .where(tuple_(CheckResult.monitor_num, CheckResult.checked_at).in_(pairs))
         .order_by(CheckResult.id)
     )
-    return {r.monitor_id: r for r in rows}
+    return {ids[r.monitor_num]: r for r in rows}
 
 
 async def channel_ids(session: AsyncSession, org_id: str) -> frozenset[str]:

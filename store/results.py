@@ -137,11 +137,11 @@ def as_real(value: float | None) -> float | None:
     return value
 
 
-def _row(item: RecordedResult) -> dict[str, Any]:
+def _row(item: RecordedResult, num: int) -> dict[str, Any]:
     r = item.result
     t = r.timings
     return {
-        "monitor_id": item.monitor.id,
+        "monitor_num": num,
         "region": item.region,
         "status": r.status,
         "checked_at": item.checked_at,
@@ -160,9 +160,10 @@ def _row(item: RecordedResult) -> dict[str, Any]:
     }
 
 
-async def _existing_monitors(session: AsyncSession, ids: set[str]) -> set[str]:
-    found = await session.scalars(select(Monitor.id).where(Monitor.id.in_(ids)))
-    return set(found)
+async def _existing_monitors(session: AsyncSession, ids: set[str]) -> dict[str, int]:
+    """The ``num`` of each monitor of ``ids`` that still exists, by id."""
+    found = await session.execute(select(Monitor.id, Monitor.num).where(Monitor.id.in_(ids)))
+    return {monitor_id: num for monitor_id, num in found}
 
 
 async def _streaks(
@@ -207,7 +208,7 @@ async def record_results(
     if not kept:
         return []
 
-    streaks = await _streaks(session, live, lock=is_pg)
+    streaks = await _streaks(session, set(live), lock=is_pg)
     last: dict[tuple[str, str], RecordedResult] = {}
     for item in kept:
         key = (item.monitor.id, item.region)
@@ -224,9 +225,9 @@ async def record_results(
         streaks[key] = (failures, successes, item.result.status)
         last[key] = item
     # Written once the streaks are known: they tell which rows are plain.
-    rows = [_row(i) for i in kept]
+    rows = [_row(i, live[i.monitor.id]) for i in kept]
     await session.execute(insert(RESULTS), rows)
-    await add_to_rollups(session, rows)
+    await add_to_rollups(session, rows, {num: monitor_id for monitor_id, num in live.items()})
     await _update_schedules(session, list(last.values()))
 
     if on_batch is not None:

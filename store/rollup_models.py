@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base
@@ -73,7 +73,26 @@ class HourlyRollup(_RollupColumns, Base):
 
 class DailyRollup(_RollupColumns, Base):
     __tablename__ = "check_rollups_daily"
-    __table_args__ = (Index(None, "bucket_at"),)
+    # On PostgreSQL both indexes carry what the uptime (by monitor) and the dashboard
+    # (by day) read, so those reads need no heap page (migration 0015_perf).
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "monitor_id",
+            "region",
+            "bucket_at",
+            postgresql_include=[
+                "checks",
+                "up",
+                "degraded",
+                "down",
+                "maintenance",
+                "hours_mask",
+                "total_sum",
+                "total_count",
+            ],
+        ),
+        Index(None, "bucket_at", postgresql_include=["monitor_id", "checks", "up", "degraded"]),
+    )
 
 
 # The histogram's counters, h00..h51, as plain integer columns so that an upsert can

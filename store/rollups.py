@@ -22,7 +22,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +64,13 @@ COUNTERS = (
     *HIST_COLUMNS,
 )
 _LOG_RATIO = math.log(HIST_RATIO)
+
+
+def epoch_s(column: ColumnElement[Any], dialect: str) -> ColumnElement[int]:
+    """Whole seconds since 1970 of a UTC timestamp column, computed by the store."""
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", column), BigInteger)
+    return cast(func.strftime("%s", column), Integer)
 
 
 def hour_of(at: datetime) -> datetime:
@@ -226,19 +245,23 @@ def _covered(spans: Sequence[tuple[datetime, datetime]], at: datetime) -> bool:
 
 
 def samples_of(
-    rows: Iterable[Mapping[str, Any]], spans: Mapping[str, Sequence[tuple[datetime, datetime]]]
+    rows: Iterable[Mapping[str, Any]],
+    spans: Mapping[str, Sequence[tuple[datetime, datetime]]],
+    monitor_ids: Mapping[int, str],
 ) -> list[Sample]:
-    """Samples from raw result rows (column names as in ``check_results``)."""
+    """Samples from raw result rows (column names as in ``check_results``); the rows
+    name their monitor by ``monitor_num``, ``monitor_ids`` gives its id."""
     out = []
     for r in rows:
         at = utc(r["checked_at"])
+        monitor_id = monitor_ids[r["monitor_num"]]
         out.append(
             Sample(
-                monitor_id=r["monitor_id"],
+                monitor_id=monitor_id,
                 region=r["region"],
                 status=r["status"],
                 checked_at=at,
-                in_maintenance=_covered(spans.get(r["monitor_id"], ()), at),
+                in_maintenance=_covered(spans.get(monitor_id, ()), at),
                 timings={p: r[f"{p}_ms"] for p in PHASES},
                 size_bytes=r["size_bytes"],
             )
@@ -246,8 +269,13 @@ def samples_of(
     return out
 
 
-async def add_to_rollups(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+async def add_to_rollups(
+    session: AsyncSession, rows: Sequence[Mapping[str, Any]], monitor_ids: Mapping[int, str]
+) -> None:
     """Add freshly inserted raw result rows to the rollups, in the caller's transaction.
+
+    ``monitor_ids`` maps the rows' ``monitor_num`` to the monitor's id (the rollups'
+    key).
 
     ``VIGIL_ROLLUPS=off`` skips it, for ``bench/checks.py --no-rollups`` only: every
     aggregate the API serves is then wrong.
@@ -256,13 +284,13 @@ async def add_to_rollups(session: AsyncSession, rows: Sequence[Mapping[str, Any]
         return
     times = [utc(r["checked_at"]) for r in rows]
     spans = await maintenance_spans(
-        session, (r["monitor_id"] for r in rows), since=min(times), until=max(times)
+        session, (monitor_ids[r["monitor_num"]] for r in rows), since=min(times), until=max(times)
     )
-    await _write(session, *summarize(samples_of(rows, spans)))
+    await _write(session, *summarize(samples_of(rows, spans, monitor_ids)))
 
 
 _RAW = [
-    CheckResult.monitor_id,
+    CheckResult.monitor_num,
     CheckResult.region,
     CheckResult.status,
     CheckResult.checked_at,
@@ -286,22 +314,21 @@ async def backfill(session: AsyncSession, *, since: datetime | None = None) -> i
     start = day_of(since)
     await session.execute(delete(HOURLY).where(HOURLY.c.bucket_at >= start))
     await session.execute(delete(DAILY).where(DAILY.c.bucket_at >= start))
-    monitor_ids = list(
-        await session.scalars(
-            select(CheckResult.monitor_id).where(CheckResult.checked_at >= start).distinct()
-        )
+    nums = select(CheckResult.monitor_num).where(CheckResult.checked_at >= start).distinct()
+    found = await session.execute(
+        select(Monitor.id, Monitor.num).where(Monitor.num.in_(nums.scalar_subquery()))
     )
     far = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
     read = 0
-    for monitor_id in sorted(monitor_ids):
+    for monitor_id, num in sorted(found.all()):
         result = await session.execute(
             select(*_RAW)
-            .where(CheckResult.monitor_id == monitor_id, CheckResult.checked_at >= start)
+            .where(CheckResult.monitor_num == num, CheckResult.checked_at >= start)
             # A fixed order: the float sums come out the same bits on every rebuild.
             .order_by(CheckResult.checked_at, CheckResult.id)
         )
         rows = [dict(r._mapping) for r in result]
         spans = await maintenance_spans(session, [monitor_id], since=start, until=far)
-        await _write(session, *summarize(samples_of(rows, spans)))
+        await _write(session, *summarize(samples_of(rows, spans, {num: monitor_id})))
         read += len(rows)
     return read

@@ -24,7 +24,8 @@ router = APIRouter(tags=["dashboard"], responses=API_ERRORS)
 async def stats(auth: AuthDep, session: SessionDep, clock: ClockDep) -> dict[str, Any]:
     """Monitors, monitors down now, 30-day uptime % by checks, incidents started today (UTC).
 
-    The uptime comes from the rollups (whole days daily, the edges hourly).
+    The uptime comes from the rollups: daily rows, and at most 12 hourly ones per monitor
+    for the first day's edge.
     """
     now = clock.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -34,9 +35,7 @@ async def stats(auth: AuthDep, session: SessionDep, clock: ClockDep) -> dict[str
             Incident.org_id == auth.org_id, Incident.is_active.is_(True)
         )
     )
-    ups, checks = await checks_since(
-        session, auth.org_id, since=now - timedelta(days=30), until=now
-    )
+    ups, checks = await checks_since(session, auth.org_id, since=now - timedelta(days=30), now=now)
     today = await session.scalar(
         select(func.count()).where(Incident.org_id == auth.org_id, Incident.started_at >= midnight)
     )

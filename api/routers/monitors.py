@@ -188,7 +188,7 @@ async def get_one(
     incidents, _ = await list_incidents(session, auth.org_id, monitor_id=monitor.id, limit=10)
     data = _fields_of(monitor, settings, auth)
     data["lastCheck"] = last_check_json(checks[0] if checks else None)
-    data["checks"] = [check_json(c) for c in checks]
+    data["checks"] = [check_json(c, monitor.id) for c in checks]
     data["incidents"] = [incident_json(i) for i, _m in incidents]
     return {"data": data}
 
@@ -318,7 +318,7 @@ async def checks(
     else:
         total = await count_checks(session, monitor.id, since=since, until=until)
         pagination = {**p.block(total), "nextCursor": next_cursor}
-    return {"data": [check_json(c) for c in rows], "pagination": pagination}
+    return {"data": [check_json(c, monitor.id) for c in rows], "pagination": pagination}
 
 
 @router.get("/{monitor_id}/incidents", response_model=Paged[Incident], **SHAPE)

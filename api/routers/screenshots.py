@@ -11,7 +11,7 @@ from api.errors import ApiError, invalid, not_found
 from api.schemas.common import API_ERRORS
 from api.serialize import parse_check_id
 from store.artifacts import get_artifact
-from store.models import CheckResult
+from store.models import CheckResult, monitor_num
 from store.monitors import get_monitor
 
 router = APIRouter(prefix="/api/monitors", tags=["monitors"], responses=API_ERRORS)
@@ -38,7 +38,9 @@ async def screenshot(
     if row_id is None:
         raise invalid([("checkId", "must be a check id like chk_123 (ASCII digits)")])
     result = await session.scalar(
-        select(CheckResult).where(CheckResult.id == row_id, CheckResult.monitor_id == monitor.id)
+        select(CheckResult).where(
+            CheckResult.id == row_id, CheckResult.monitor_num == monitor_num(monitor.id)
+        )
     )
     if result is None:
         raise not_found("check")

@@ -15,7 +15,7 @@ from store.clock import FrozenClock
 from store.config import Settings
 from store.db import Store
 from store.models import CheckResult as CheckResultRow
-from store.models import Monitor, MonitorSchedule
+from store.models import Monitor, MonitorSchedule, monitor_num
 from tests.alerting.helpers import incidents, make_channel, make_monitor, make_org, outbox, record
 from tests.servers.dns import DnsServer
 from tests.servers.tiny_http import TinyHTTPServer
@@ -99,7 +99,10 @@ async def _results(store: Store, monitor_id: str, region: str) -> list[CheckResu
     async with store.sessions() as s:
         rows = await s.scalars(
             select(CheckResultRow)
-            .where(CheckResultRow.monitor_id == monitor_id, CheckResultRow.region == region)
+            .where(
+                CheckResultRow.monitor_num == monitor_num(monitor_id),
+                CheckResultRow.region == region,
+            )
             .order_by(CheckResultRow.checked_at)
         )
         return list(rows)

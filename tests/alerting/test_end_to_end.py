@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from alerting.channels.webhook import verify_signature
 from store.clock import FrozenClock
 from store.db import Store
-from store.models import CheckResult, Incident
+from store.models import CheckResult, Incident, monitor_num
 from tests.alerting.helpers import make_channel, make_monitor, make_org
 from tests.servers.receivers import HttpReceiver, SmtpReceiver
 from tests.servers.tiny_http import TinyHTTPServer
@@ -97,7 +97,8 @@ async def test_outage_alerts_every_channel_once_and_recovery_once(
             async with store.transaction() as session:
                 n = await session.scalar(
                     select(func.count()).where(
-                        CheckResult.monitor_id == monitor.id, CheckResult.status == status
+                        CheckResult.monitor_num == monitor_num(monitor.id),
+                        CheckResult.status == status,
                     )
                 )
             return int(n or 0)

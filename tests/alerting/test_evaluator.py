@@ -14,7 +14,7 @@ from store.base import new_id
 from store.clock import FrozenClock
 from store.config import Settings
 from store.db import Store
-from store.models import Artifact, IdempotencyKey, MaintenanceWindow, MonitorSchedule
+from store.models import Artifact, IdempotencyKey, MaintenanceWindow, MonitorSchedule, monitor_num
 from store.models import CheckResult as CheckResultRow
 from store.orgs import create_org
 from tests.alerting.helpers import (
@@ -284,7 +284,7 @@ async def test_results_with_nul_characters_are_written(store: Store, clock: Froz
     )
     async with store.transaction() as session:
         row = await session.scalar(
-            select(CheckResultRow).where(CheckResultRow.monitor_id == monitor.id)
+            select(CheckResultRow).where(CheckResultRow.monitor_num == monitor_num(monitor.id))
         )
     assert row is not None
     assert row.error == "Expected 'OK', got 'x\ufffdy'"

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from store.base import new_id
 from store.db import Store
-from store.models import CheckResult, Incident
+from store.models import CheckResult, Incident, Monitor
 from store.rollups import add_to_rollups
 from tests.api.conftest import Tenant
 
@@ -83,8 +84,9 @@ async def add_check(
 ) -> int:
     """Write a check result as a worker would; returns its row id."""
     async with store.transaction() as session:
+        num = await session.scalar(select(Monitor.num).where(Monitor.id == monitor_id))
         row = CheckResult(
-            monitor_id=monitor_id,
+            monitor_num=num,
             region=region,
             status=status,
             checked_at=checked_at,
@@ -96,21 +98,31 @@ async def add_check(
         await session.flush()
         # The writer adds every result to the rollups in its transaction.
         columns = {c.name: getattr(row, c.name) for c in CheckResult.__table__.columns}
-        await add_to_rollups(session, [columns])
+        await add_to_rollups(session, [columns], {row.monitor_num: monitor_id})
         return row.id
 
 
 async def add_checks(store: Store, rows: list[dict[str, Any]]) -> None:
-    """Write many check results (CheckResult fields) in one transaction, as the writer
-    does a batch, rollups included."""
+    """Write many check results (CheckResult fields, ``monitor_id`` for the monitor) in
+    one transaction, as the writer does a batch, rollups included."""
     async with store.transaction() as session:
-        results = [CheckResult(**row) for row in rows]
+        ids = {row["monitor_id"] for row in rows}
+        found = await session.execute(select(Monitor.num, Monitor.id).where(Monitor.id.in_(ids)))
+        names = dict(found.all())
+        nums = {monitor_id: num for num, monitor_id in names.items()}
+        results = [
+            CheckResult(
+                monitor_num=nums[row["monitor_id"]],
+                **{k: v for k, v in row.items() if k != "monitor_id"},
+            )
+            for row in rows
+        ]
         session.add_all(results)
         await session.flush()
         columns = [
             {c.name: getattr(r, c.name) for c in CheckResult.__table__.columns} for r in results
         ]
-        await add_to_rollups(session, columns)
+        await add_to_rollups(session, columns, names)
 
 
 async def add_incident(

@@ -65,6 +65,27 @@ async def test_dashboard_stats_count_monitors_downtime_uptime_and_todays_inciden
     }
 
 
+@pytest.mark.parametrize("hour", [pytest.param(6, id="morning"), pytest.param(18, id="evening")])
+async def test_dashboard_uptime_counts_from_the_hour_30_days_ago_to_now(
+    client: httpx.AsyncClient, tenant: Tenant, store: Store, clock: FrozenClock, hour: int
+) -> None:
+    clock.set(clock.now().replace(hour=hour, minute=30))
+    now = clock.now()
+    monitor = await create_monitor(client, tenant)
+    since = now - timedelta(days=30)  # its whole hour is the first one counted
+    for at, status in [
+        (since - timedelta(minutes=31), "DOWN"),  # the hour before: not counted
+        (since - timedelta(minutes=20), "UP"),
+        (since + timedelta(hours=3), "DOWN"),
+        (now - timedelta(minutes=5), "UP"),
+    ]:
+        await add_check(store, monitor, checked_at=at, status=status)
+
+    response = await client.get("/api/dashboard/stats", headers=tenant.headers)
+
+    assert response.json()["data"]["avgUptime"] == 66.666
+
+
 @pytest.mark.parametrize(
     ("plan", "limit"),
     [

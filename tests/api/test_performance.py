@@ -12,6 +12,7 @@ from store.db import Store
 from store.models import CheckResult
 from store.workers_registry import register_worker, set_worker_health
 from tests.api.conftest import Tenant
+from tests.store.history import nums_of
 
 
 async def _monitor(client: httpx.AsyncClient, tenant: Tenant) -> str:
@@ -30,10 +31,11 @@ async def test_performance_averages_p95_and_series_from_the_store(
 ) -> None:
     monitor_id = await _monitor(client, tenant)
     async with store.transaction() as session:
+        num = (await nums_of(session, monitor_id))[monitor_id]
         for i in range(20):  # ttfb 10, 20, ... 200 ms; one every 3 minutes
             session.add(
                 CheckResult(
-                    monitor_id=monitor_id,
+                    monitor_num=num,
                     region="us-east-1",
                     status="UP",
                     checked_at=clock.now() - timedelta(minutes=3 * i + 1),
@@ -49,7 +51,7 @@ async def test_performance_averages_p95_and_series_from_the_store(
             )
         session.add(  # a failure: its 10 s timeout must not count
             CheckResult(
-                monitor_id=monitor_id,
+                monitor_num=num,
                 region="us-east-1",
                 status="DOWN",
                 checked_at=clock.now() - timedelta(minutes=2),
@@ -59,7 +61,7 @@ async def test_performance_averages_p95_and_series_from_the_store(
         )
         session.add(  # older than the range
             CheckResult(
-                monitor_id=monitor_id,
+                monitor_num=num,
                 region="us-east-1",
                 status="UP",
                 checked_at=clock.now() - timedelta(hours=2),

@@ -16,7 +16,7 @@ from store.artifacts import saver_for
 from store.clock import FrozenClock
 from store.db import Store
 from store.models import CheckResult as CheckRow
-from store.models import Monitor
+from store.models import Monitor, monitor_num
 from store.results import RecordedResult, record_results
 from tests.alerting.helpers import spec
 from tests.api.conftest import Tenant
@@ -81,7 +81,7 @@ async def test_failed_browser_check_screenshot_is_served_to_its_org_only(
     async with store.transaction() as session:
         await record_results(session, [item], on_batch=Evaluator(clock))
         check_id = await session.scalar(
-            select(CheckRow.id).where(CheckRow.monitor_id == monitor_id)
+            select(CheckRow.id).where(CheckRow.monitor_num == monitor_num(monitor_id))
         )
 
     url = f"/api/monitors/{monitor_id}/checks/chk_{check_id}/screenshot"

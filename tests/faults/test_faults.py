@@ -23,7 +23,7 @@ from alerting.channels.base import AlertEvent
 from alerting.outbox import enqueue
 from store.clock import FrozenClock, utc
 from store.db import Store
-from store.models import AlertAttempt, AlertOutbox, Incident, MonitorSchedule
+from store.models import AlertAttempt, AlertOutbox, Incident, Monitor, MonitorSchedule
 from store.models import CheckResult as CheckResultRow
 from store.models import Worker as WorkerRow
 from store.monitors import create_monitor
@@ -51,9 +51,11 @@ async def _results_since(store: Store, ids: set[str], since: datetime) -> dict[s
     """Each monitor's first result checked after ``since``."""
     async with store.sessions() as s:
         rows = await s.execute(
-            select(CheckResultRow.monitor_id, func.min(CheckResultRow.checked_at))
-            .where(CheckResultRow.monitor_id.in_(ids), CheckResultRow.checked_at > since)
-            .group_by(CheckResultRow.monitor_id)
+            select(Monitor.id, func.min(CheckResultRow.checked_at))
+            .select_from(CheckResultRow)
+            .join(Monitor, Monitor.num == CheckResultRow.monitor_num)
+            .where(Monitor.id.in_(ids), CheckResultRow.checked_at > since)
+            .group_by(Monitor.id)
         )
         return {
             m: utc(at) if isinstance(at, datetime) else utc(datetime.fromisoformat(at))
@@ -63,7 +65,13 @@ async def _results_since(store: Store, ids: set[str], since: datetime) -> dict[s
 
 async def _slots_run_twice(store: Store) -> list[tuple[str, str]]:
     async with store.sessions() as s:
-        rows = (await s.execute(select(CheckResultRow.monitor_id, CheckResultRow.details))).all()
+        rows = (
+            await s.execute(
+                select(Monitor.id, CheckResultRow.details)
+                .select_from(CheckResultRow)
+                .join(Monitor, Monitor.num == CheckResultRow.monitor_num)
+            )
+        ).all()
     seen = Counter((str(m), str((d or {}).get("scheduledAt"))) for m, d in rows)
     return [k for k, n in seen.items() if n > 1]
 
@@ -298,9 +306,10 @@ async def test_api_killed_under_heartbeat_load_loses_no_acknowledged_ping(
         rows = dict(
             (
                 await s.execute(
-                    select(CheckResultRow.monitor_id, func.count()).group_by(
-                        CheckResultRow.monitor_id
-                    )
+                    select(Monitor.id, func.count())
+                    .select_from(CheckResultRow)
+                    .join(Monitor, Monitor.num == CheckResultRow.monitor_num)
+                    .group_by(Monitor.id)
                 )
             ).all()
         )

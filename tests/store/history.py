@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from checks.base import CheckResult, MonitorSpec, Timings
 from store.base import new_id
 from store.db import Store
@@ -12,6 +15,14 @@ from store.models import Incident, MaintenanceWindow, Monitor
 from store.results import RecordedResult, record_results
 
 StatusAt = Callable[[datetime], str]
+
+
+async def nums_of(session: AsyncSession, *monitor_ids: str) -> dict[str, int]:
+    """Each monitor's ``num`` (the key its raw results carry), by id."""
+    found = await session.execute(
+        select(Monitor.id, Monitor.num).where(Monitor.id.in_(monitor_ids))
+    )
+    return {monitor_id: num for monitor_id, num in found}
 
 
 def item(

@@ -15,7 +15,7 @@ from store.db import Store
 from store.models import CheckResult
 from store.results import record_results
 from store.rollups import DAILY, HOURLY
-from tests.store.history import item
+from tests.store.history import item, nums_of
 from tests.workers.seed import add_monitors
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -37,13 +37,13 @@ async def test_only_a_plain_up_result_drops_its_details(store: Store) -> None:
     # The first (no previous status), the changes, the failure and DEGRADED keep theirs.
     assert kept == [True, False, True, True, True, True, False]
     assert [r.lateness_ms for r in rows] == [12, 13, 14, 15, 16, 17, 18]
-    plain = check_json(rows[1])
+    plain = check_json(rows[1], mid)
     assert plain["details"] == {
         "latenessMs": 13.0,
         "scheduledAt": "2026-03-10T09:00:59.987Z",
     }
-    assert set(plain) == set(check_json(rows[2]))
-    assert check_json(rows[2])["details"]["resolvedIp"] == "127.0.0.1"
+    assert set(plain) == set(check_json(rows[2], mid))
+    assert check_json(rows[2], mid)["details"]["resolvedIp"] == "127.0.0.1"
 
 
 def test_vigil_rollup_backfill_builds_the_rollups_from_raw_rows(database_url: str) -> None:
@@ -51,12 +51,13 @@ def test_vigil_rollup_backfill_builds_the_rollups_from_raw_rows(database_url: st
         store = Store(database_url)
         (mid,) = await add_monitors(store, 1, url="http://127.0.0.1:9/", now=T0)
         async with store.transaction() as s:
+            num = (await nums_of(s, mid))[mid]
             # Rows written without the writer (as before rollups existed).
             await s.execute(
                 insert(CheckResult),
                 [
                     {
-                        "monitor_id": mid,
+                        "monitor_num": num,
                         "region": "local",
                         "status": "UP" if n % 4 else "DOWN",
                         "checked_at": T0 + timedelta(minutes=20 * n),

@@ -10,6 +10,7 @@ from store.db import Store
 from store.models import CheckResult, Monitor
 from store.monitors import LAST_CHECKS_SLICE, last_checks
 from store.orgs import create_org
+from tests.store.history import nums_of
 
 
 async def test_last_checks_of_more_monitors_than_one_slice(
@@ -44,12 +45,13 @@ async def test_last_checks_of_more_monitors_than_one_slice(
             for i in ids
         )
         await session.flush()
+        nums = await nums_of(session, *ids)
         # The first and the last of the list, on both sides of the slice boundary.
         for monitor_id in (ids[0], ids[LAST_CHECKS_SLICE - 1], ids[-1]):
             for age, status in ((2, "DOWN"), (1, "UP")):
                 session.add(
                     CheckResult(
-                        monitor_id=monitor_id,
+                        monitor_num=nums[monitor_id],
                         region="local",
                         status=status,
                         checked_at=now - timedelta(minutes=age),

@@ -128,7 +128,7 @@ def test_partition_migration_on_a_populated_table_loses_no_row(
     last_id = before[-1][0]
     conn.close()
 
-    upgrade(pg_at_0006)
+    upgrade(pg_at_0006, "0010")
 
     conn = psycopg.connect(_conninfo(pg_at_0006), autocommit=True)
     after = conn.execute(
@@ -151,4 +151,29 @@ def test_partition_migration_on_a_populated_table_loses_no_row(
     )
     new_id = conn.execute("SELECT max(id) FROM check_results").fetchone()
     assert new_id is not None and new_id[0] == last_id + 1
+    before = conn.execute(
+        "SELECT id, monitor_id, status, checked_at, total_ms, details, lateness_ms "
+        "FROM check_results ORDER BY id"
+    ).fetchall()
+    conn.close()
+
+    # Then the integer monitor key (0015_perf): the partitions rebuilt, every row kept.
+    upgrade(pg_at_0006)
+
+    conn = psycopg.connect(_conninfo(pg_at_0006), autocommit=True)
+    after = conn.execute(
+        "SELECT r.id, m.id, r.status, r.checked_at, r.total_ms, r.details, r.lateness_ms "
+        "FROM check_results r JOIN monitors m ON m.num = r.monitor_num ORDER BY r.id"
+    ).fetchall()
+    assert after == before and len(after) == 1701
+    parts_after = conn.execute(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'check_results'::regclass"
+    ).fetchone()
+    assert parts_after == parts
+    conn.execute(
+        "INSERT INTO check_results (monitor_num, region, status, checked_at) "
+        "SELECT num, 'local', 'UP', now() FROM monitors"
+    )
+    newer = conn.execute("SELECT max(id) FROM check_results").fetchone()
+    assert newer is not None and newer[0] == last_id + 2
     conn.close()

@@ -55,7 +55,14 @@ def _expected(raw: list[dict[str, Any]], level: str) -> dict[tuple[str, str, dat
 
 async def _compare(store: Store) -> None:
     async with store.sessions() as s:
-        raw = [dict(r._mapping) for r in await s.execute(select(CheckResult.__table__))]
+        raw = [
+            dict(r._mapping)
+            for r in await s.execute(
+                select(CheckResult.__table__, Monitor.id.label("monitor_id")).join(
+                    Monitor, Monitor.num == CheckResult.monitor_num
+                )
+            )
+        ]
         for level, table in (("hourly", HOURLY), ("daily", DAILY)):
             stored = {
                 (r.monitor_id, r.region, r.bucket_at): r._mapping

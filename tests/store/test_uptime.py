@@ -101,7 +101,8 @@ async def test_maintenance_inside_an_outage_is_not_downtime(store: Store) -> Non
 
 
 async def test_a_monitor_created_mid_period_has_no_data_before(store: Store) -> None:
-    born = D + timedelta(hours=12)
+    # Mid-hour: the hours mask says 12:00-13:00 had a check; 12:00-12:30 is still no data.
+    born = D + timedelta(hours=12, minutes=30)
     (mid,) = await add_monitors(store, 1, url="http://127.0.0.1:9/", now=born)
     await write_history(store, mid, start=born, end=D + DAY, every=MIN10)
 
@@ -109,8 +110,8 @@ async def test_a_monitor_created_mid_period_has_no_data_before(store: Store) -> 
 
     assert [d.worst_status for d in period.days] == ["NO_DATA"] * 6 + ["UP"]
     assert [d.uptime_by_time for d in period.days] == [None] * 6 + [100.0]
-    assert period.days[-1].no_data_s == 43200
-    assert period.no_data_s == 6 * 86400 + 43200
+    assert period.days[-1].no_data_s == 45000
+    assert period.no_data_s == 6 * 86400 + 45000
     assert period.uptime_by_time == 100.0
     assert period.uptime_by_checks == 100.0
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 
 from store.db import Store
 from store.models import CheckResult as CheckResultRow
-from store.models import MonitorSchedule
+from store.models import Monitor, MonitorSchedule
 from store.models import Worker as WorkerRow
 from tests.servers.tiny_http import TinyHTTPServer
 from tests.workers.seed import add_monitors
@@ -89,12 +89,18 @@ async def _slots(store: Store) -> dict[str, list[datetime]]:
     """Each monitor's run slots, in order, to the millisecond: a plain result stores
     none, its slot is ``checked_at - lateness_ms`` (as the API derives it)."""
     async with store.sessions() as s:
-        rows = (await s.execute(select(CheckResultRow))).scalars().all()
+        rows = (
+            await s.execute(
+                select(CheckResultRow, Monitor.id).join(
+                    Monitor, Monitor.num == CheckResultRow.monitor_num
+                )
+            )
+        ).all()
     slots: dict[str, list[datetime]] = defaultdict(list)
-    for row in rows:
+    for row, monitor_id in rows:
         assert row.lateness_ms is not None
         slot = row.checked_at - timedelta(milliseconds=row.lateness_ms)
-        slots[row.monitor_id].append(slot.replace(microsecond=slot.microsecond // 1000 * 1000))
+        slots[monitor_id].append(slot.replace(microsecond=slot.microsecond // 1000 * 1000))
     return {m: sorted(s) for m, s in slots.items()}
 
 
@@ -194,8 +200,11 @@ async def test_killed_workers_monitors_are_taken_over_after_its_leases_expire(
                     rechecked = set(
                         (
                             await s.scalars(
-                                select(CheckResultRow.monitor_id).where(
-                                    CheckResultRow.monitor_id.in_(orphans),
+                                select(Monitor.id)
+                                .select_from(CheckResultRow)
+                                .join(Monitor, Monitor.num == CheckResultRow.monitor_num)
+                                .where(
+                                    Monitor.id.in_(orphans),
                                     CheckResultRow.checked_at > latest_expiry,
                                 )
                             )
@@ -232,7 +241,13 @@ async def test_sigterm_exits_cleanly_with_in_flight_results_written(
         answered = target.answered
 
     async with store.sessions() as s:
-        recorded = (await s.scalars(select(CheckResultRow.monitor_id))).all()
+        recorded = (
+            await s.scalars(
+                select(Monitor.id)
+                .select_from(CheckResultRow)
+                .join(Monitor, Monitor.num == CheckResultRow.monitor_num)
+            )
+        ).all()
         workers_left = (await s.scalars(select(WorkerRow.id))).all()
         due = (
             await s.scalars(

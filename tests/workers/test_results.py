@@ -14,6 +14,7 @@ from store.db import Store
 from store.models import CheckResult as CheckResultRow
 from store.models import MonitorSchedule
 from store.results import RecordedResult, record_results
+from tests.store.history import nums_of
 from tests.workers.seed import add_monitors
 from workers.results import ResultWriter
 
@@ -75,7 +76,8 @@ async def test_record_results_writes_every_field_and_the_streaks(store: Store) -
 
     async with store.sessions() as s:
         rows = (await s.scalars(select(CheckResultRow).order_by(CheckResultRow.checked_at))).all()
-    up = next(r for r in rows if r.monitor_id == theirs)
+        nums = await nums_of(s, theirs, mine)
+    up = next(r for r in rows if r.monitor_num == nums[theirs])
     assert (up.status, up.region, up.status_code, up.response_time_ms) == ("UP", "local", 200, 42)
     assert (up.dns_ms, up.tcp_ms, up.tls_ms, up.ttfb_ms, up.download_ms, up.total_ms) == (
         1.5,
@@ -87,7 +89,8 @@ async def test_record_results_writes_every_field_and_the_streaks(store: Store) -
     )
     assert (up.size_bytes, up.error, up.details) == (2, None, {"latenessMs": 3.2})
     assert up.checked_at == T0 + timedelta(seconds=1)
-    assert [r.error for r in rows if r.monitor_id == mine] == ["Expected status 200, got 503"] * 2
+    errors = [r.error for r in rows if r.monitor_num == nums[mine]]
+    assert errors == ["Expected status 200, got 503"] * 2
 
     down = await _schedule(store, mine)
     assert (down.consecutive_failures, down.consecutive_successes, down.last_status) == (

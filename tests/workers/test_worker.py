@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from store.config import Settings
 from store.db import Store
 from store.models import CheckResult as CheckResultRow
-from store.models import MonitorSchedule
+from store.models import Monitor, MonitorSchedule
 from store.models import Worker as WorkerRow
 from tests.servers.tiny_http import TinyHTTPServer
 from tests.workers.seed import add_monitors
@@ -29,6 +29,11 @@ async def _wait_until(
 async def _results(store: Store) -> list[CheckResultRow]:
     async with store.sessions() as s:
         return list((await s.scalars(select(CheckResultRow))).all())
+
+
+async def _monitor_ids(store: Store, nums: set[int]) -> set[str]:
+    async with store.sessions() as s:
+        return set((await s.scalars(select(Monitor.id).where(Monitor.num.in_(nums)))).all())
 
 
 async def _schedules(store: Store) -> list[MonitorSchedule]:
@@ -107,6 +112,6 @@ async def test_worker_stop_finishes_started_checks_and_hands_back_the_rest(
     schedules = await _schedules(store)
     assert all(s.lease_until is None and s.leased_by is None for s in schedules)
     # The slots not started go back to the region, unchanged.
-    ran = {r.monitor_id for r in rows}
+    ran = await _monitor_ids(store, {r.monitor_num for r in rows})
     assert {s.next_run_at for s in schedules if s.monitor_id not in ran} == {now}
     assert len(ran) == 5
