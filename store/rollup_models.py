@@ -74,7 +74,7 @@ class HourlyRollup(_RollupColumns, Base):
 class DailyRollup(_RollupColumns, Base):
     __tablename__ = "check_rollups_daily"
     # On PostgreSQL both indexes carry what the uptime (by monitor) and the dashboard
-    # (by day) read, so those reads need no heap page (migration 0015_perf).
+    # (by day) read, so those reads need no heap page (migration 0016).
     __table_args__ = (
         PrimaryKeyConstraint(
             "monitor_id",

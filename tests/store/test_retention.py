@@ -157,7 +157,7 @@ def test_partition_migration_on_a_populated_table_loses_no_row(
     ).fetchall()
     conn.close()
 
-    # Then the integer monitor key (0015_perf): the partitions rebuilt, every row kept.
+    # Then the integer monitor key (0016): the partitions rebuilt, every row kept.
     upgrade(pg_at_0006)
 
     conn = psycopg.connect(_conninfo(pg_at_0006), autocommit=True)

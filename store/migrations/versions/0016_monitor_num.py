@@ -1,7 +1,7 @@
 """an integer monitor key in check_results (monitors.num); covering daily rollup indexes
 
-Revision ID: 0015_perf
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 
 Every raw result stored the monitor's 20-character id, in the row and in the
 (monitor, time) index: about 40 of a row's 212 bytes. ``monitors.num`` is a small
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_perf"
-down_revision: str | None = "0014"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
