@@ -8,6 +8,7 @@ in the document's components.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,11 +19,17 @@ from pydantic import BaseModel
 _BODIES: dict[str, type[BaseModel]] = {}
 
 
-def body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
-    """``openapi_extra`` for a route whose JSON request body is ``model``."""
+def body(
+    model: type[BaseModel],
+    *,
+    required: bool = True,
+    media_types: tuple[str, ...] = ("application/json",),
+) -> dict[str, Any]:
+    """``openapi_extra`` for a route whose request body is ``model`` (JSON unless told)."""
     _BODIES[model.__name__] = model
     ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": required, "content": {"application/json": {"schema": ref}}}}
+    content = {media: {"schema": ref} for media in media_types}
+    return {"requestBody": {"required": required, "content": content}}
 
 
 def created(parameter: str, *operations: str, **extra: dict[str, str]) -> dict[int | str, Any]:
@@ -40,9 +47,13 @@ def created(parameter: str, *operations: str, **extra: dict[str, str]) -> dict[i
 
 
 def operation_id(route: APIRoute) -> str:
-    """``<tag>_<function>``: stable while the handler keeps its name."""
-    tag = str(route.tags[0]).replace("-", "_") if route.tags else "api"
-    return f"{tag}_{route.name}"
+    """``<tag>_<function>``: stable while the handler keeps its name.
+
+    The tag is reduced to ``[a-z0-9_]`` ("status pages (public)" -> ``status_pages_public``)
+    so that every id is a plain identifier a client generator can use as a name.
+    """
+    tag = str(route.tags[0]) if route.tags else "api"
+    return re.sub(r"[^a-z0-9]+", "_", tag.lower()).strip("_") + f"_{route.name}"
 
 
 def install(app: FastAPI) -> None:

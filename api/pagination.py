@@ -63,6 +63,8 @@ LimitQuery = Annotated[
     WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100}),
     Query(description="Items per page, 1-100 (default 50)"),
 ]
+# Free text, absent or a string: a query string has no null to document.
+TextQuery = Annotated[str | None, WithJsonSchema({"type": "string"})]
 # ISO 8601 as Python reads it (a date alone, no offset = UTC): wider than "date-time".
 TimeQuery = Annotated[
     str | None, WithJsonSchema({"type": "string", "examples": ["2025-06-01T00:00:00Z"]})
