@@ -17,6 +17,9 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 _BODIES: dict[str, type[BaseModel]] = {}
+# Put in a query parameter's schema: the handler takes an empty value (``?page=``) as
+# absent. The document says so with the parameter's ``allowEmptyValue``.
+EMPTY_IS_ABSENT = "x-empty-is-absent"
 
 
 def body(
@@ -67,6 +70,11 @@ def install(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    for parameter in operation.get("parameters", []):
+                        if parameter.get("schema", {}).pop(EMPTY_IS_ABSENT, False):
+                            parameter["allowEmptyValue"] = True
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name, model in sorted(_BODIES.items()):
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

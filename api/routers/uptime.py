@@ -10,6 +10,7 @@ from pydantic import WithJsonSchema
 
 from api.deps import AuthDep, ClockDep, SessionDep
 from api.errors import invalid, not_found
+from api.openapi import EMPTY_IS_ABSENT
 from api.pagination import parse_int
 from api.schemas.common import API_ERRORS, Data, int_query, one_of
 from api.schemas.uptime import Sla, Uptime
@@ -122,7 +123,14 @@ async def monitor_sla(
     clock: ClockDep,
     target: Annotated[
         str | None,
-        WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100}),
+        WithJsonSchema(
+            {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "exclusiveMaximum": 100,
+                EMPTY_IS_ABSENT: True,
+            }
+        ),
         Query(description="Uptime target in percent (default 99.9)", examples=[99.9]),
     ] = None,
     months: Annotated[

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
+from api.openapi import EMPTY_IS_ABSENT
+
 T = TypeVar("T")
 # "| Omit" on an optional field: it may be left out, but null is not documented as valid.
 Omit = SkipJsonSchema[None]
@@ -26,9 +28,12 @@ def int_query(low: int, high: int) -> Any:
     """A query parameter documented as an integer but parsed by the handler.
 
     The handlers read it as text so that a bad value gets our error message
-    (and so that only ASCII digits are taken); the document still says integer.
+    (and so that only ASCII digits are taken); the document still says integer,
+    and that an empty value is taken as absent.
     """
-    return WithJsonSchema({"type": "integer", "minimum": low, "maximum": high})
+    return WithJsonSchema(
+        {"type": "integer", "minimum": low, "maximum": high, EMPTY_IS_ABSENT: True}
+    )
 
 
 def one_of(values: Sequence[str], **extra: Any) -> Any:

@@ -26,11 +26,12 @@ import uvicorn
 from api.main import create_app
 from store.clock import FrozenClock
 from store.db import Store
+from tests.api import fuzz_seed
 from tests.api.conftest import Tenant, make_settings, make_tenant
 from tests.servers.dns import DnsServer
 from tests.servers.revenuecat import RevenueCatServer
 
-MAX_EXAMPLES = 5
+MAX_EXAMPLES = 3
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 # Left out, each for its stated reason (see the module's docstring).
@@ -41,6 +42,7 @@ EXCLUDED = frozenset({"alert_channels_send_test"})
 class Target:
     base_url: str
     tenant: Tenant
+    seeds: fuzz_seed.Seeds
 
 
 @pytest.fixture
@@ -69,7 +71,10 @@ async def target(database_url: str, store: Store, clock: FrozenClock) -> AsyncIt
                 while not server.started:  # noqa: ASYNC110 - uvicorn has no started event
                     await asyncio.sleep(0.05)
             port = server.servers[0].sockets[0].getsockname()[1]
-            yield Target(f"http://127.0.0.1:{port}", tenant)
+            base_url = f"http://127.0.0.1:{port}"
+            async with httpx.AsyncClient(base_url=base_url) as client:
+                seeds = await fuzz_seed.seed(client, store, tenant)
+            yield Target(base_url, tenant, seeds)
             server.should_exit = True
             await asyncio.to_thread(thread.join, 30)
 
@@ -83,12 +88,14 @@ async def test_schemathesis_finds_no_failure(target: Target, tmp_path: Path) -> 
     [own_key] = keys.json()["data"]
     operations = {op["operationId"] for ops in document["paths"].values() for op in ops.values()}
     report = tmp_path / "report.json"
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(fuzz_seed.config(CONFIG.read_text(), target.seeds))
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "schemathesis.cli",
         "--config-file",
-        str(CONFIG),
+        str(config),
         "run",
         f"{target.base_url}/openapi.json",
         "--checks",
@@ -108,7 +115,11 @@ async def test_schemathesis_finds_no_failure(target: Target, tmp_path: Path) -> 
         str(report),
         "--no-color",
         cwd=tmp_path,
-        env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS), "VIGIL_FUZZ_KEY_ID": own_key["id"]},
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": str(HOOKS),
+            **fuzz_seed.hook_environment(target.seeds, own_key["id"], document),
+        },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
