@@ -249,7 +249,12 @@ async def test_atom_feed_and_badges_of_names_with_control_characters_are_xml(
     saying the store was down), and its badges were SVG that no XML parser reads."""
     headers = built.tenant.headers
     renamed = await web.put(
-        "/api/status-pages/acme", headers=headers, json={"name": "Acme\x01 status"}
+        "/api/status-pages/acme",
+        headers=headers,
+        json={
+            "name": "Acme\x01 status",
+            "components": [{"monitorId": built.api, "displayName": "API\x1b"}],
+        },
     )
     await web.post(
         f"/api/incidents/{built.outage}/updates",
@@ -269,7 +274,8 @@ async def test_atom_feed_and_badges_of_names_with_control_characters_are_xml(
     contents = [e.findtext(f"{atom}content") or "" for e in root.iter(f"{atom}entry")]
     assert any("Fixed\ufffd for good." in c for c in contents)
     assert badge.status_code == 200
-    ET.fromstring(badge.content)  # parses
+    svg = ET.fromstring(badge.content)
+    assert svg.findtext("{http://www.w3.org/2000/svg}title") == "API\ufffd: maintenance"
 
 
 @pytest.mark.parametrize(
