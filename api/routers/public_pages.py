@@ -282,6 +282,8 @@ def _host(request: Request) -> str:
     return request.headers.get("host", "").rpartition(":")[0] or request.headers.get("host", "")
 
 
+# Left out of the document: what "/" serves depends on the Host header (a verified
+# custom domain's page, documented as GET /status/{slug}, or the start page for people).
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def root(
     request: Request, store: StoreDep, clock: ClockDep, settings: SettingsDep
