@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import ApiError
+from api.errors import ApiError, invalid
 from store.clock import Clock
 from store.config import Settings
 from store.db import Store
@@ -44,6 +44,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, inside one transaction committed when the handler returns."""
     async with (await get_store(request)).transaction() as session:
         yield session
+
+
+async def single_query_values(request: Request) -> None:
+    """Refuse a query parameter given twice: FastAPI would silently keep the last value
+    (``?limit=5&limit=`` meant the default 50). No endpoint takes a list in the query."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise invalid([(name, "is given more than once; give it once") for name in repeated])
 
 
 StoreDep = Annotated[Store, Depends(get_store)]

@@ -114,21 +114,30 @@ def _validation_issue(err: dict[str, Any]) -> FieldIssue:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method the OpenAPI document lists for this path (routes each have their own)."""
-    index: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+    """The methods the OpenAPI document lists for the path this URL names.
+
+    Routes each have their own methods, so they are united; but as in OpenAPI, a
+    concrete path wins over a templated one: ``/api/team/accept`` is not also
+    ``/api/team/{member_id}``, so its Allow header does not offer DELETE.
+    """
+    index: list[tuple[re.Pattern[str], int, set[str]]] | None = getattr(
         request.app.state, "methods_by_path", None
     )
     if index is None:
         index = [
-            (_template(path), {m.upper() for m in operations})
+            (_template(path), _literal_segments(path), {m.upper() for m in operations})
             for path, operations in request.app.openapi()["paths"].items()
         ]
         request.app.state.methods_by_path = index
-    found: set[str] = set()
-    for pattern, methods in index:
-        if pattern.fullmatch(request.url.path):
-            found |= methods
-    return sorted(found)
+    matches = [
+        (rank, methods) for pattern, rank, methods in index if pattern.fullmatch(request.url.path)
+    ]
+    best = max((rank for rank, _ in matches), default=0)
+    return sorted({m for rank, methods in matches if rank == best for m in methods})
+
+
+def _literal_segments(path: str) -> int:
+    return sum(1 for part in path.split("/") if part and "{" not in part)
 
 
 def _template(path: str) -> re.Pattern[str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp
 
 from api import errors, openapi, unavailable
 from api.ai_lane import AiIngestLane
+from api.deps import single_query_values
 from api.heartbeat_lane import HeartbeatLane
 from api.middleware import RequestContextMiddleware
 from api.routers import (
@@ -75,6 +76,7 @@ def create_app(
         description="Uptime and synthetic monitoring. Send `Authorization: Bearer <key>`.",
         lifespan=lifespan,
         generate_unique_id_function=openapi.operation_id,
+        dependencies=[Depends(single_query_values)],
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()

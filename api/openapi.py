@@ -8,6 +8,7 @@ in the document's components.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,13 +17,22 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 _BODIES: dict[str, type[BaseModel]] = {}
+# Put in a query parameter's schema: the handler takes an empty value (``?page=``) as
+# absent. The document says so with the parameter's ``allowEmptyValue``.
+EMPTY_IS_ABSENT = "x-empty-is-absent"
 
 
-def body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
-    """``openapi_extra`` for a route whose JSON request body is ``model``."""
+def body(
+    model: type[BaseModel],
+    *,
+    required: bool = True,
+    media_types: tuple[str, ...] = ("application/json",),
+) -> dict[str, Any]:
+    """``openapi_extra`` for a route whose request body is ``model`` (JSON unless told)."""
     _BODIES[model.__name__] = model
     ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": required, "content": {"application/json": {"schema": ref}}}}
+    content = {media: {"schema": ref} for media in media_types}
+    return {"requestBody": {"required": required, "content": content}}
 
 
 def created(parameter: str, *operations: str, **extra: dict[str, str]) -> dict[int | str, Any]:
@@ -40,9 +50,13 @@ def created(parameter: str, *operations: str, **extra: dict[str, str]) -> dict[i
 
 
 def operation_id(route: APIRoute) -> str:
-    """``<tag>_<function>``: stable while the handler keeps its name."""
-    tag = str(route.tags[0]).replace("-", "_") if route.tags else "api"
-    return f"{tag}_{route.name}"
+    """``<tag>_<function>``: stable while the handler keeps its name.
+
+    The tag is reduced to ``[a-z0-9_]`` ("status pages (public)" -> ``status_pages_public``)
+    so that every id is a plain identifier a client generator can use as a name.
+    """
+    tag = str(route.tags[0]) if route.tags else "api"
+    return re.sub(r"[^a-z0-9]+", "_", tag.lower()).strip("_") + f"_{route.name}"
 
 
 def install(app: FastAPI) -> None:
@@ -56,6 +70,11 @@ def install(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    for parameter in operation.get("parameters", []):
+                        if parameter.get("schema", {}).pop(EMPTY_IS_ABSENT, False):
+                            parameter["allowEmptyValue"] = True
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name, model in sorted(_BODIES.items()):
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

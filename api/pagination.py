@@ -13,6 +13,7 @@ from fastapi import Query
 from pydantic import WithJsonSchema
 
 from api.errors import ApiError, FieldIssue, invalid
+from api.openapi import EMPTY_IS_ABSENT
 
 _INT = re.compile(r"-?[0-9]{1,19}", re.ASCII)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -55,17 +56,20 @@ def parse_int(
 # Read as text (our parsing and messages), documented as what they hold.
 PageQuery = Annotated[
     str | None,
-    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 10**9}),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 10**9, EMPTY_IS_ABSENT: True}),
     Query(description="Page number, from 1"),
 ]
 LimitQuery = Annotated[
     str | None,
-    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100}),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100, EMPTY_IS_ABSENT: True}),
     Query(description="Items per page, 1-100 (default 50)"),
 ]
+# Free text, absent or a string: a query string has no null to document.
+TextQuery = Annotated[str | None, WithJsonSchema({"type": "string"})]
 # ISO 8601 as Python reads it (a date alone, no offset = UTC): wider than "date-time".
 TimeQuery = Annotated[
-    str | None, WithJsonSchema({"type": "string", "examples": ["2025-06-01T00:00:00Z"]})
+    str | None,
+    WithJsonSchema({"type": "string", "examples": ["2025-06-01T00:00:00Z"], EMPTY_IS_ABSENT: True}),
 ]
 
 

@@ -20,6 +20,7 @@ SLUG = re.compile(r"^[a-z0-9-]{1,50}$")
 DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 URL = re.compile(r"^(https?://[^\s<>\"']+|data:image/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=]+)$")
 MAX_CSS = 20_000
+MAX_COMPONENTS = 500
 BRANDING_PLANS = ("BUSINESS", "ENTERPRISE")
 FIELDS = frozenset(
     {
@@ -170,8 +171,8 @@ async def read_components(
         entries, where = raw, "components"
     else:
         return None
-    if len(entries) > 500:
-        issues.append((where, "must list at most 500 components"))
+    if len(entries) > MAX_COMPONENTS:
+        issues.append((where, f"must list at most {MAX_COMPONENTS} components"))
         return None
     ids = [e.get("monitorId") for e in entries]
     monitors = {

@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from pages.xml_text import xml_text
+
 COLORS = {
     "green": "#1a7f37",
     "yellow": "#9a6700",
@@ -24,6 +26,7 @@ def _width(text: str) -> int:
 def badge(label: str, message: str, color: str) -> str:
     """A two-part badge: ``label`` on grey, ``message`` on ``color`` (a name in COLORS)."""
     fill = COLORS.get(color, COLORS["grey"])
+    label, message = xml_text(label), xml_text(message)
     left, right = _width(label), _width(message)
     total = left + right
     text = escape(f"{label}: {message}")

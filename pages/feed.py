@@ -6,13 +6,14 @@ from feedgen.feed import FeedGenerator
 
 from pages.render import when
 from pages.view import PageView
+from pages.xml_text import xml_text
 
 
 def atom(view: PageView, *, url: str) -> bytes:
     """Incidents (active and of the last 14 days) and maintenance, newest first."""
     feed = FeedGenerator()
     feed.id(f"{url}#feed")
-    feed.title(f"{view.page.name} status")
+    feed.title(xml_text(f"{view.page.name} status"))
     feed.link(href=url, rel="alternate")
     feed.link(href=f"{url}/feed.atom", rel="self")
     feed.language("en")
@@ -34,9 +35,9 @@ def atom(view: PageView, *, url: str) -> bytes:
     for updated, link, title, text in sorted(entries, key=lambda e: e[0]):
         entry = feed.add_entry()
         entry.id(link)
-        entry.title(title)
+        entry.title(xml_text(title))
         entry.link(href=link)
         entry.updated(updated)
-        entry.content(text.strip(), type="text")
+        entry.content(xml_text(text.strip()), type="text")
     body: bytes = feed.atom_str(pretty=True)
     return body

@@ -49,7 +49,12 @@ class SubscribeError(ValueError):
     """The address or URL cannot be used; the message says why."""
 
 
+MAX_EMAIL = 320  # the status_page_subscribers.email column
+
+
 def email_problem(address: str) -> str | None:
+    if len(address) > MAX_EMAIL:
+        return f"must be at most {MAX_EMAIL} characters"
     issues = email_channel.validate({"recipients": [address]})
     return None if not issues else "must be an email address like you@example.com"
 

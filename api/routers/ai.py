@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,13 +16,27 @@ from ai.usage import PERIODS, usage
 from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep
 from api.errors import ApiError, invalid, not_found
-from api.pagination import decode_cursor, encode_cursor, parse_int
+from api.openapi import body
+from api.pagination import PageQuery, TextQuery, decode_cursor, encode_cursor, parse_int
+from api.schemas.ai import (
+    MAX_PRICE_PER_MTOK,
+    PRICE_FIELDS,
+    AiEventPage,
+    AiUsage,
+    Deleted,
+    IngestKeyCreated,
+    IngestKeyState,
+    Insight,
+    Price,
+    PriceSet,
+)
+from api.schemas.common import API_ERRORS, Data, int_query, one_of
 from store.ai_models import AiInsight, AiPriceOverride, AiSettings
 from store.models import Monitor
 from store.monitors import get_monitor
 
-router = APIRouter(tags=["ai"])
-MAX_PRICE_PER_MTOK = 10_000.0
+router = APIRouter(tags=["ai"], responses=API_ERRORS)
+SHAPE: Any = {"response_model_exclude_unset": True}
 
 
 async def llm_monitor(session: AsyncSession, auth: AuthDep, monitor_id: str) -> Monitor:
@@ -39,13 +53,17 @@ async def llm_monitor(session: AsyncSession, auth: AuthDep, monitor_id: str) -> 
     return monitor
 
 
-@router.get("/api/monitors/{monitor_id}/ai-usage")
+@router.get("/api/monitors/{monitor_id}/ai-usage", response_model=Data[AiUsage])
 async def ai_usage(
     monitor_id: str,
     auth: AuthDep,
     session: SessionDep,
     clock: ClockDep,
-    period: str | None = Query(None, description='"24h" (default), "7d" or "30d"'),
+    period: Annotated[
+        str | None,
+        one_of(("", *PERIODS)),
+        Query(description='"24h" (default), "7d" or "30d"'),
+    ] = None,
 ) -> dict[str, Any]:
     """Totals, latency, error rate, top models, hourly usage and RAG stats of a period."""
     chosen = period or "24h"
@@ -56,14 +74,20 @@ async def ai_usage(
     return {"data": {"period": chosen, **data}}
 
 
-@router.get("/api/monitors/{monitor_id}/ai-events")
+@router.get("/api/monitors/{monitor_id}/ai-events", response_model=AiEventPage, **SHAPE)
 async def ai_events(
     monitor_id: str,
     auth: AuthDep,
     session: SessionDep,
-    page: str | None = Query(None, description="Page number, from 1"),
-    limit: str | None = Query(None, description="Items per page, 1-100 (default 20)"),
-    cursor: str | None = Query(None, description="pagination.nextCursor of the previous page"),
+    page: PageQuery = None,
+    limit: Annotated[
+        str | None,
+        int_query(1, 100),
+        Query(description="Items per page, 1-100 (default 20)"),
+    ] = None,
+    cursor: Annotated[
+        TextQuery, Query(description="pagination.nextCursor of the previous page")
+    ] = None,
 ) -> dict[str, Any]:
     """Events newest first; ``cursor`` walks any number without OFFSET cost."""
     issues: list[tuple[str, str]] = []
@@ -90,7 +114,7 @@ async def ai_events(
     return {"data": [event_json(e) for e in rows], "pagination": pagination}
 
 
-@router.get("/api/monitors/{monitor_id}/ingest-key")
+@router.get("/api/monitors/{monitor_id}/ingest-key", response_model=Data[IngestKeyState])
 async def get_ingest_key(monitor_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """Whether ingest needs a key, and its last four characters."""
     monitor = await llm_monitor(session, auth, monitor_id)
@@ -101,7 +125,11 @@ async def get_ingest_key(monitor_id: str, auth: AuthDep, session: SessionDep) ->
     }
 
 
-@router.post("/api/monitors/{monitor_id}/ingest-key", status_code=201)
+@router.post(
+    "/api/monitors/{monitor_id}/ingest-key",
+    status_code=201,
+    response_model=Data[IngestKeyCreated],
+)
 async def create_ingest_key(
     monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -118,7 +146,9 @@ async def create_ingest_key(
     return {"data": {"ingestKey": key, "header": "X-Vigil-Ingest-Key", "required": True}}
 
 
-@router.delete("/api/monitors/{monitor_id}/ingest-key")
+@router.delete(
+    "/api/monitors/{monitor_id}/ingest-key", response_model=Data[IngestKeyState], **SHAPE
+)
 async def delete_ingest_key(
     monitor_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -161,7 +191,7 @@ def _rate(body: dict[str, Any], name: str, issues: list[tuple[str, str]], *, req
     return float(value)
 
 
-@router.get("/api/ai/prices")
+@router.get("/api/ai/prices", response_model=Data[list[Price]])
 async def list_prices(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """The organization's own model prices, which win over genai-prices."""
     rows = await session.scalars(
@@ -172,17 +202,32 @@ async def list_prices(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     return {"data": [_price_json(r) for r in rows]}
 
 
-@router.put("/api/ai/prices/{model:path}")
+@router.put(
+    "/api/ai/prices/{model:path}",
+    response_model=Data[Price],
+    openapi_extra=body(PriceSet),
+    responses={
+        200: {
+            "links": {
+                "ai_delete_price": {
+                    "operationId": "ai_delete_price",
+                    "parameters": {"model": "$request.path.model"},
+                }
+            }
+        }
+    },
+)
 async def put_price(
-    model: str, request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
+    model: Annotated[str, Path(description="The model name, as events carry it (1-200 chars)")],
+    request: Request,
+    auth: AuthDep,
+    session: SessionDep,
+    clock: ClockDep,
 ) -> dict[str, Any]:
     """Set the price of a model for this organization's events from now on."""
     body = await read_object(request)
     issues: list[tuple[str, str]] = [
-        (k, "is not a price field")
-        for k in sorted(
-            set(body) - {"inputPerMTok", "outputPerMTok", "cacheReadPerMTok", "cacheWritePerMTok"}
-        )
+        (k, "is not a price field") for k in sorted(set(body) - PRICE_FIELDS)
     ]
     if not model or len(model) > 200:
         issues.append(("model", "must be 1-200 characters"))
@@ -206,7 +251,7 @@ async def put_price(
     return {"data": _price_json(row)}
 
 
-@router.delete("/api/ai/prices/{model:path}")
+@router.delete("/api/ai/prices/{model:path}", response_model=Data[Deleted])
 async def delete_price(model: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """Go back to genai-prices for this model."""
     result = await session.execute(
@@ -240,14 +285,16 @@ def _iso(value: Any) -> str:
     return text
 
 
-@router.get("/api/monitors/{monitor_id}/insights")
+@router.get("/api/monitors/{monitor_id}/insights", response_model=Data[list[Insight]])
 async def insights(monitor_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """Current findings of the insights job, each with evidence and a recommendation."""
     monitor = await llm_monitor(session, auth, monitor_id)
     return {"data": [insight_json(r) for r in await list_insights(session, monitor.id)]}
 
 
-@router.post("/api/monitors/{monitor_id}/insights/{insight_id}/dismiss")
+@router.post(
+    "/api/monitors/{monitor_id}/insights/{insight_id}/dismiss", response_model=Data[Insight]
+)
 async def dismiss_insight(
     monitor_id: str, insight_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:

@@ -12,16 +12,17 @@ from ai.budgets import parse_emails, sync_channel
 from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep
 from api.errors import invalid, not_found
+from api.openapi import body
 from api.routers.ai import llm_monitor
+from api.schemas.ai import COST_ALERT_FIELDS, MAX_BUDGET_USD, CostAlert, CostAlertSet, Deleted
+from api.schemas.common import API_ERRORS, Data
 from api.serialize import iso
 from store.ai_models import AiCostAlert
 from store.base import new_id
 from store.models import AlertChannel
 
-router = APIRouter(tags=["ai"])
-MAX_BUDGET_USD = 10_000_000.0
+router = APIRouter(tags=["ai"], responses=API_ERRORS)
 _EMAIL = re.compile(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+")
-FIELDS = frozenset({"dailyBudget", "monthlyBudget", "alertEmails"})
 
 
 def _fields(a: AiCostAlert) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def _budget(body: dict[str, Any], name: str, issues: list[tuple[str, str]]) -> f
     return float(value)
 
 
-@router.get("/api/monitors/{monitor_id}/cost-alert")
+@router.get("/api/monitors/{monitor_id}/cost-alert", response_model=Data[CostAlert])
 async def get_cost_alert(monitor_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """The monitor's budgets and when each last alerted."""
     monitor = await llm_monitor(session, auth, monitor_id)
@@ -70,14 +71,19 @@ async def get_cost_alert(monitor_id: str, auth: AuthDep, session: SessionDep) ->
     }
 
 
-@router.put("/api/monitors/{monitor_id}/cost-alert")
+@router.put(
+    "/api/monitors/{monitor_id}/cost-alert",
+    response_model=Data[CostAlert],
+    response_model_exclude_unset=True,
+    openapi_extra=body(CostAlertSet),
+)
 async def put_cost_alert(
     monitor_id: str, request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
     """Create or update the budgets; at least one of daily or monthly must be set."""
     body = await read_object(request)
     issues: list[tuple[str, str]] = [
-        (k, "is not a cost alert field") for k in sorted(set(body) - FIELDS)
+        (k, "is not a cost alert field") for k in sorted(set(body) - COST_ALERT_FIELDS)
     ]
     daily = _budget(body, "dailyBudget", issues)
     monthly = _budget(body, "monthlyBudget", issues)
@@ -110,7 +116,7 @@ async def put_cost_alert(
     return {"data": _fields(alert)}
 
 
-@router.delete("/api/monitors/{monitor_id}/cost-alert")
+@router.delete("/api/monitors/{monitor_id}/cost-alert", response_model=Data[Deleted])
 async def delete_cost_alert(monitor_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """Remove the budgets (and the email channel they used)."""
     monitor = await llm_monitor(session, auth, monitor_id)

@@ -23,9 +23,12 @@ from ai.event import MAX_BODY, parse_event
 from ai.ingest import INGEST_KEY_HEADER, Accepted, IngestWriter
 from ai.limits import ai_limits_for
 from api.errors import ApiError, invalid
+from api.openapi import body
+from api.schemas.ai import AiEventIn, IngestAccepted, IngestRefused
+from api.schemas.common import PUBLIC_ERRORS, Data, errors
 from store.clock import Clock
 
-router = APIRouter(prefix="/api/ai", tags=["ai"])
+router = APIRouter(prefix="/api/ai", tags=["ai"], responses={**PUBLIC_ERRORS, **errors(401)})
 # How long an id that has no monitor is answered 404 without asking the store.
 UNKNOWN_TTL_S = 10.0
 
@@ -129,7 +132,29 @@ async def answer(app: Any, monitor_id: str, body: bytes, key: str | None) -> dic
     }
 
 
-@router.post("/ingest/{monitor_id}")
+_KEY_PARAMETER = {
+    "name": "X-Vigil-Ingest-Key",
+    "in": "header",
+    "required": False,
+    "description": "The monitor's ingest key, once the owner requires one",
+    "schema": {"type": "string"},
+}
+
+
+_INGEST_EXTRA = body(AiEventIn)
+# text/plain too: navigator.sendBeacon and "simple" CORS posts send it.
+_INGEST_EXTRA["requestBody"]["content"]["text/plain"] = {
+    "schema": {"type": "string", "description": "The same JSON object, as text/plain"}
+}
+_INGEST_EXTRA["parameters"] = [_KEY_PARAMETER]
+
+
+@router.post(
+    "/ingest/{monitor_id}",
+    response_model=Data[IngestAccepted],
+    openapi_extra=_INGEST_EXTRA,
+    responses={429: {"model": IngestRefused, "description": "Per-minute or daily event limit"}},
+)
 async def ingest(monitor_id: str, request: Request) -> Any:
     """Ingest one AI event for an LLM monitor (no API key; CORS allowed)."""
     body = await request.body()
@@ -137,7 +162,13 @@ async def ingest(monitor_id: str, request: Request) -> Any:
     return JSONResponse(payload, headers=CORS_HEADERS)
 
 
-@router.options("/ingest/{monitor_id}")
+@router.options(
+    "/ingest/{monitor_id}",
+    status_code=204,
+    response_class=Response,
+    response_model=None,
+    responses={204: {"description": "CORS preflight: the methods and headers allowed"}},
+)
 async def ingest_preflight(monitor_id: str) -> Any:
     """CORS preflight for browsers posting events."""
     del monitor_id

@@ -3,18 +3,20 @@ attempts) and a manual retry for alerts that were not delivered."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from api.deps import AuthDep, ClockDep, SessionDep
 from api.errors import ApiError, invalid, not_found
-from api.pagination import page_params
+from api.pagination import LimitQuery, PageQuery, TextQuery, page_params
+from api.schemas.alerting import Delivery
+from api.schemas.common import API_ERRORS, Data, Paged, one_of
 from api.serialize import iso
 from store.deliveries import STATUSES, attempts_of, get_delivery, list_deliveries, queue_again
 from store.models import AlertAttempt, AlertOutbox
 
-router = APIRouter(prefix="/api/alert-deliveries", tags=["alert-deliveries"])
+router = APIRouter(prefix="/api/alert-deliveries", tags=["alert-deliveries"], responses=API_ERRORS)
 
 
 def attempt_json(a: AlertAttempt) -> dict[str, Any]:
@@ -47,15 +49,32 @@ def delivery_json(row: AlertOutbox, attempts: list[AlertAttempt]) -> dict[str, A
     }
 
 
-@router.get("")
+@router.get(
+    "",
+    response_model=Paged[Delivery],
+    responses={
+        200: {
+            "links": {
+                "alert_deliveries_retry": {
+                    "operationId": "alert_deliveries_retry",
+                    "parameters": {"delivery_id": "$response.body#/data/0/id"},
+                }
+            }
+        }
+    },
+)
 async def list_all(
     auth: AuthDep,
     session: SessionDep,
-    status: str | None = Query(None, description="pending, delivered or failed"),
-    channelId: str | None = Query(None),
-    monitorId: str | None = Query(None),
-    page: str | None = Query(None),
-    limit: str | None = Query(None),
+    status: Annotated[
+        str | None,
+        one_of(("", *STATUSES)),
+        Query(description="pending, delivered or failed (the dead letter); omit for all"),
+    ] = None,
+    channelId: Annotated[TextQuery, Query(description="Only this channel's")] = None,
+    monitorId: Annotated[TextQuery, Query(description="Only this monitor's")] = None,
+    page: PageQuery = None,
+    limit: LimitQuery = None,
 ) -> dict[str, Any]:
     """Alerts newest first, each with every attempt; ``status=failed`` is the dead letter."""
     p = page_params(page, limit)
@@ -73,7 +92,7 @@ async def list_all(
     return {"data": [delivery_json(r, a) for r, a in rows], "pagination": p.block(total)}
 
 
-@router.post("/{delivery_id}/retry")
+@router.post("/{delivery_id}/retry", response_model=Data[Delivery])
 async def retry(
     delivery_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:

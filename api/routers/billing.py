@@ -15,6 +15,16 @@ from fastapi import APIRouter, Request
 from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, require_role
 from api.errors import ApiError, invalid
+from api.openapi import body
+from api.schemas.account import (
+    PAID_PLANS,
+    Checkout,
+    CheckoutCreate,
+    Portal,
+    RevenueCatWebhook,
+    WebhookOutcome,
+)
+from api.schemas.common import API_ERRORS, Data, errors
 from billing.revenuecat import (
     BillingConfig,
     RevenueCatError,
@@ -26,11 +36,9 @@ from billing.revenuecat import (
 from store.billing import change_plan
 from store.config import Settings
 from store.models import Organization
-from store.plans import PLANS
 
 log = logging.getLogger("vigil.billing")
-router = APIRouter(prefix="/api/billing", tags=["billing"])
-PAID_PLANS = PLANS[1:]
+router = APIRouter(prefix="/api/billing", tags=["billing"], responses={**API_ERRORS, **errors(501)})
 
 
 def _configured(settings: Settings, *, webhook: bool = False) -> BillingConfig:
@@ -47,7 +55,12 @@ def _configured(settings: Settings, *, webhook: bool = False) -> BillingConfig:
     return config
 
 
-@router.post("/checkout", dependencies=[require_role("OWNER")])
+@router.post(
+    "/checkout",
+    response_model=Data[Checkout],
+    openapi_extra=body(CheckoutCreate),
+    dependencies=[require_role("OWNER")],
+)
 async def checkout(request: Request, auth: AuthDep, settings: SettingsDep) -> dict[str, Any]:
     """What RevenueCat's web SDK needs to sell ``plan`` to this organization."""
     config = _configured(settings)
@@ -68,7 +81,7 @@ async def checkout(request: Request, auth: AuthDep, settings: SettingsDep) -> di
     return {"data": {"productId": product, "appUserId": auth.org_id, "apiKey": config.public_key}}
 
 
-@router.post("/portal", dependencies=[require_role("OWNER")])
+@router.post("/portal", response_model=Data[Portal], dependencies=[require_role("OWNER")])
 async def portal(auth: AuthDep, settings: SettingsDep) -> dict[str, Any]:
     """The organization's subscriptions, entitlements and management URL, from RevenueCat."""
     config = _configured(settings)
@@ -85,7 +98,12 @@ async def portal(auth: AuthDep, settings: SettingsDep) -> dict[str, Any]:
     }
 
 
-@router.post("/webhook")
+@router.post(
+    "/webhook",
+    response_model=Data[WebhookOutcome],
+    response_model_exclude_unset=True,
+    openapi_extra=body(RevenueCatWebhook),
+)
 async def webhook(
     request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> dict[str, Any]:

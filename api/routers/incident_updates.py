@@ -12,14 +12,21 @@ from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, StoreDep
 from api.errors import FieldIssue, invalid, not_found
 from api.idempotency import run_create
+from api.openapi import body, created
+from api.schemas.common import API_ERRORS, Data
+from api.schemas.incidents import (
+    UPDATE_BODY_MAX,
+    IncidentUpdateCreate,
+    IncidentWithUpdates,
+)
+from api.schemas.incidents import IncidentUpdate as UpdateOut
 from api.serialize import incident_json, iso
 from pages.markdown import render
 from store.base import new_id
 from store.models import Incident, Monitor
 from store.status_page_models import UPDATE_STATUSES, IncidentUpdate
 
-router = APIRouter(prefix="/api/incidents", tags=["incidents"])
-MAX_BODY = 10_000
+router = APIRouter(prefix="/api/incidents", tags=["incidents"], responses=API_ERRORS)
 
 
 def update_json(u: IncidentUpdate) -> dict[str, Any]:
@@ -66,15 +73,15 @@ def _read(body: dict[str, Any]) -> tuple[str, str]:
         issues.append(("status", "must be one of " + ", ".join(UPDATE_STATUSES)))
     if not isinstance(text, str) or not text.strip():
         issues.append(("body", "is required: what is known, in markdown"))
-    elif len(text) > MAX_BODY:
-        issues.append(("body", f"must be at most {MAX_BODY} characters"))
+    elif len(text) > UPDATE_BODY_MAX:
+        issues.append(("body", f"must be at most {UPDATE_BODY_MAX} characters"))
     if issues:
         raise invalid(issues)
     assert isinstance(status, str) and isinstance(text, str)
     return status, text.strip()
 
 
-@router.get("/{incident_id}")
+@router.get("/{incident_id}", response_model=Data[IncidentWithUpdates])
 async def get_one(incident_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """One incident with its updates, oldest first."""
     incident, monitor = await _incident(session, auth.org_id, incident_id)
@@ -83,14 +90,26 @@ async def get_one(incident_id: str, auth: AuthDep, session: SessionDep) -> dict[
     return {"data": data}
 
 
-@router.get("/{incident_id}/updates")
+@router.get("/{incident_id}/updates", response_model=Data[list[UpdateOut]])
 async def list_updates(incident_id: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """The incident's updates, oldest first."""
     incident, _ = await _incident(session, auth.org_id, incident_id)
     return {"data": [update_json(u) for u in await _updates(session, incident.id)]}
 
 
-@router.post("/{incident_id}/updates", status_code=201)
+@router.post(
+    "/{incident_id}/updates",
+    status_code=201,
+    response_model=Data[UpdateOut],
+    openapi_extra=body(IncidentUpdateCreate),
+    responses=created(
+        "incident_id",
+        **{
+            op: {"incident_id": "$response.body#/data/incidentId"}
+            for op in ("incidents_get_one", "incidents_list_updates", "incidents_create")
+        },
+    ),
+)
 async def create(
     incident_id: str, request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep
 ) -> Any:

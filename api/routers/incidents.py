@@ -9,7 +9,7 @@ from pydantic import WithJsonSchema
 
 from api.deps import AuthDep, SessionDep
 from api.errors import invalid
-from api.pagination import LimitQuery, PageQuery, page_params
+from api.pagination import LimitQuery, PageQuery, TextQuery, page_params
 from api.schemas.common import API_ERRORS, Paged
 from api.schemas.monitors import Incident
 from api.serialize import incident_json
@@ -27,7 +27,7 @@ async def list_all(
         WithJsonSchema({"type": "string", "enum": ["", "active", "resolved"]}),
         Query(description="active or resolved; omit for all"),
     ] = None,
-    monitorId: Annotated[str | None, Query(description="Only this monitor's")] = None,
+    monitorId: Annotated[TextQuery, Query(description="Only this monitor's")] = None,
     page: PageQuery = None,
     limit: LimitQuery = None,
 ) -> dict[str, Any]:

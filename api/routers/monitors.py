@@ -25,6 +25,7 @@ from api.pagination import (
     LimitQuery,
     Page,
     PageQuery,
+    TextQuery,
     TimeQuery,
     decode_cursor,
     encode_cursor,
@@ -132,6 +133,18 @@ async def list_all(
         "monitors_checks",
         "monitors_incidents",
         "monitors_monitor_performance",
+        "monitors_monitor_uptime",
+        "monitors_monitor_sla",
+        "ai_ai_usage",
+        "ai_ai_events",
+        "ai_get_ingest_key",
+        "ai_create_ingest_key",
+        "ai_delete_ingest_key",
+        "ai_insights",
+        "ai_get_cost_alert",
+        "ai_put_cost_alert",
+        "ai_delete_cost_alert",
+        "ai_ingest",
         **{
             f"ping_{kind}_{method}": {"token": "$response.body#/data/heartbeatToken"}
             for kind in ("success", "start", "fail")
@@ -290,7 +303,9 @@ async def checks(
         TimeQuery, Query(alias="from", description="ISO 8601 start, inclusive")
     ] = None,
     to: Annotated[TimeQuery, Query(description="ISO 8601 end, inclusive")] = None,
-    cursor: str | None = Query(None, description="pagination.nextCursor of the previous page"),
+    cursor: Annotated[
+        TextQuery, Query(description="pagination.nextCursor of the previous page")
+    ] = None,
 ) -> dict[str, Any]:
     """Check results newest first; ``from``/``to`` bound them in time.
 

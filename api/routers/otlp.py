@@ -20,6 +20,7 @@ from ai.ingest import INGEST_KEY_HEADER, Accepted, hash_key
 from ai.otlp import OtlpError, map_request, parse_request, response_bytes
 from api.errors import ApiError
 from api.routers.ai_ingest import writer_for
+from api.schemas.common import written_errors
 from store.ai_models import AiSettings
 from store.models import Monitor
 
@@ -49,7 +50,37 @@ def _decompress(raw: bytes, encoding: str) -> bytes:
     return out
 
 
-@router.post("/v1/traces")
+_PROTOBUF = {"schema": {"type": "string", "format": "binary"}}
+_OTLP_JSON = {"schema": {"type": "object", "description": "OTLP/JSON"}}
+
+
+@router.post(
+    "/v1/traces",
+    response_class=Response,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "An ExportTraceServiceRequest; Content-Encoding gzip is taken",
+            "content": {"application/x-protobuf": _PROTOBUF, "application/json": _OTLP_JSON},
+        },
+        "parameters": [
+            {
+                "name": "X-Vigil-Ingest-Key",
+                "in": "header",
+                "required": False,
+                "description": "An LLM monitor's ingest key (or Authorization: Bearer <key>)",
+                "schema": {"type": "string"},
+            }
+        ],
+    },
+    responses={
+        200: {
+            "description": "ExportTraceServiceResponse; partial_success counts refused spans",
+            "content": {"application/x-protobuf": _PROTOBUF, "application/json": _OTLP_JSON},
+        },
+        **written_errors(400, 401, 408, 413, 415, 422, 429, 500, 503),
+    },
+)
 async def traces(request: Request) -> Any:
     """Accept an OTLP trace export; GenAI spans become AI events of the key's monitor."""
     key = _key(request)

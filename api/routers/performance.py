@@ -10,6 +10,7 @@ from pydantic import WithJsonSchema
 
 from api.deps import AuthDep, ClockDep, SessionDep
 from api.errors import invalid, not_found
+from api.openapi import EMPTY_IS_ABSENT
 from api.pagination import parse_int
 from api.schemas.common import API_ERRORS, Data
 from api.schemas.monitors import Performance
@@ -20,7 +21,7 @@ from store.performance import performance, performance_from_rollups
 router = APIRouter(prefix="/api/monitors", tags=["monitors"], responses=API_ERRORS)
 HoursQuery = Annotated[
     str | None,
-    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 168}),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 168, EMPTY_IS_ABSENT: True}),
     Query(description="Time range in hours, 1-168 (default 24)"),
 ]
 # Past a day the series is hourly: the hourly rollups hold exactly its points.

@@ -10,13 +10,22 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import ClockDep, SettingsDep, StoreDep
 from api.errors import ApiError, not_found
+from api.schemas.common import (
+    NOT_MODIFIED,
+    PUBLIC_ERRORS,
+    Data,
+    one_of,
+    text_answer,
+    written_errors,
+)
+from api.schemas.status_pages import DomainFound, ShieldsBadge
 from pages import badges, feed, statuspage, uptime_source
 from pages.cache import RenderCache, Served, StoreUnavailableError, etag_of
 from pages.links import page_url
@@ -39,6 +48,16 @@ _NOT_FOUND_HTML = (
 )
 
 Produce = Callable[[], Awaitable[tuple[bytes, str] | None]]
+
+# The documents people and feed readers fetch: not JSON, so every answer is written out.
+_DOCUMENT_ERRORS = written_errors(400, 404, 408, 422, 500, 503)
+
+
+def _document(media_type: str, description: str) -> dict[int | str, Any]:
+    return {200: text_answer(media_type, description), **NOT_MODIFIED, **_DOCUMENT_ERRORS}
+
+
+BadgeKind = Annotated[str, one_of(BADGE_KINDS)]
 
 
 def page_cache(request: Request) -> RenderCache:
@@ -99,7 +118,14 @@ def _json(data: dict[str, Any]) -> tuple[bytes, str]:
     return json.dumps(data, separators=(",", ":")).encode(), "application/json"
 
 
-@router.get("/status/{slug}", response_class=HTMLResponse)
+@router.get(
+    "/status/{slug}",
+    response_class=HTMLResponse,
+    responses={
+        **_document("text/html", "The status page"),
+        404: text_answer("text/html", "No such public status page (a page for people)"),
+    },
+)
 async def html_page(slug: str, request: Request, store: StoreDep, clock: ClockDep) -> Response:
     """The status page, server-rendered HTML."""
 
@@ -112,9 +138,24 @@ async def html_page(slug: str, request: Request, store: StoreDep, clock: ClockDe
     return await _serve(request, f"html:{slug}", produce, html=True)
 
 
-@router.get("/status/{slug}/api/v2/{name:path}")
+@router.get(
+    "/status/{slug}/api/v2/{name:path}",
+    response_class=Response,
+    responses={
+        **_document("application/json", "The Statuspage v2 document"),
+        200: {
+            "description": "The Statuspage v2 document (as statuspage.io serves it)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+    },
+)
 async def statuspage_json(
-    slug: str, name: str, request: Request, store: StoreDep, clock: ClockDep, settings: SettingsDep
+    slug: str,
+    name: Annotated[str, one_of(statuspage.DOCUMENTS)],
+    request: Request,
+    store: StoreDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> Response:
     """Statuspage v2: summary, status, components, incidents(/unresolved), maintenances."""
     if name not in statuspage.DOCUMENTS:
@@ -132,7 +173,11 @@ async def statuspage_json(
     return await _serve(request, f"v2:{slug}:{name}", produce)
 
 
-@router.get("/status/{slug}/feed.atom")
+@router.get(
+    "/status/{slug}/feed.atom",
+    response_class=Response,
+    responses=_document("application/atom+xml", "An Atom feed of incidents and maintenance"),
+)
 async def atom_feed(
     slug: str, request: Request, store: StoreDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
@@ -184,9 +229,18 @@ def _badge_kind(kind: str) -> None:
         raise ApiError(404, "Badges are: " + ", ".join(BADGE_KINDS), code="not_found")
 
 
-@router.get("/status/{slug}/badges/{component_id}/{kind}.svg")
+@router.get(
+    "/status/{slug}/badges/{component_id}/{kind}.svg",
+    response_class=Response,
+    responses=_document("image/svg+xml", "The badge"),
+)
 async def badge_svg(
-    slug: str, component_id: str, kind: str, request: Request, store: StoreDep, clock: ClockDep
+    slug: str,
+    component_id: str,
+    kind: BadgeKind,
+    request: Request,
+    store: StoreDep,
+    clock: ClockDep,
 ) -> Response:
     """An SVG badge: status, uptime-24h/7d/30d/90d or response."""
     _badge_kind(kind)
@@ -198,9 +252,21 @@ async def badge_svg(
     return await _serve(request, f"badge:{slug}:{component_id}:{kind}", produce)
 
 
-@router.get("/status/{slug}/badges/{component_id}/{kind}.json")
+@router.get(
+    "/status/{slug}/badges/{component_id}/{kind}.json",
+    response_class=Response,
+    responses={
+        **_document("application/json", "shields.io endpoint JSON"),
+        200: {"model": ShieldsBadge, "description": "shields.io's endpoint JSON (schemaVersion 1)"},
+    },
+)
 async def badge_shields(
-    slug: str, component_id: str, kind: str, request: Request, store: StoreDep, clock: ClockDep
+    slug: str,
+    component_id: str,
+    kind: BadgeKind,
+    request: Request,
+    store: StoreDep,
+    clock: ClockDep,
 ) -> Response:
     """shields.io's endpoint JSON for the same badge."""
     _badge_kind(kind)
@@ -216,6 +282,8 @@ def _host(request: Request) -> str:
     return request.headers.get("host", "").rpartition(":")[0] or request.headers.get("host", "")
 
 
+# Left out of the document: what "/" serves depends on the Host header (a verified
+# custom domain's page, documented as GET /status/{slug}, or the start page for people).
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def root(
     request: Request, store: StoreDep, clock: ClockDep, settings: SettingsDep
@@ -230,8 +298,11 @@ async def root(
     return await html_page(page.slug, request, store, clock)
 
 
-@router.get("/api/custom-domains/check")
-async def domain_check(domain: str, store: StoreDep) -> dict[str, Any]:
+@router.get("/api/custom-domains/check", response_model=Data[DomainFound], responses=PUBLIC_ERRORS)
+async def domain_check(
+    domain: Annotated[str, Query(description="The host name a TLS certificate is asked for")],
+    store: StoreDep,
+) -> dict[str, Any]:
     """200 when ``domain`` is a verified status page domain, else 404 (on-demand TLS asks)."""
     async with store.transaction() as session:
         page = await page_by_domain(session, domain.strip().lower().rstrip("."))

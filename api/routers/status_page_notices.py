@@ -10,14 +10,18 @@ from sqlalchemy import select
 from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep
 from api.errors import FieldIssue, invalid, not_found
+from api.openapi import body, created
 from api.routers.status_pages import owned
+from api.schemas.common import API_ERRORS, Data
+from api.schemas.status_pages import NOTICE_BODY_MAX, Notice, NoticeCreate
 from api.serialize import iso
 from pages.view import NOTICE_SEVERITIES
 from store.base import new_id
 from store.status_page_models import StatusPageNotice
 
-router = APIRouter(prefix="/api/status-pages/{slug}/notices", tags=["status pages"])
-MAX_BODY = 10_000
+router = APIRouter(
+    prefix="/api/status-pages/{slug}/notices", tags=["status pages"], responses=API_ERRORS
+)
 
 
 def notice_json(n: StatusPageNotice) -> dict[str, Any]:
@@ -38,8 +42,8 @@ def _read(body: dict[str, Any]) -> tuple[str, str, str]:
     title, text, severity = body.get("title"), body.get("body", ""), body.get("severity", "info")
     if not isinstance(title, str) or not title.strip() or len(title.strip()) > 200:
         issues.append(("title", "is required: 1-200 characters"))
-    if not isinstance(text, str) or len(text) > MAX_BODY:
-        issues.append(("body", f"must be markdown text of at most {MAX_BODY} characters"))
+    if not isinstance(text, str) or len(text) > NOTICE_BODY_MAX:
+        issues.append(("body", f"must be markdown text of at most {NOTICE_BODY_MAX} characters"))
     if severity not in NOTICE_SEVERITIES:
         issues.append(("severity", "must be one of " + ", ".join(NOTICE_SEVERITIES)))
     if issues:
@@ -48,7 +52,7 @@ def _read(body: dict[str, Any]) -> tuple[str, str, str]:
     return title.strip(), text.strip(), severity
 
 
-@router.get("")
+@router.get("", response_model=Data[list[Notice]])
 async def list_notices(slug: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """The page's notices, newest first, resolved ones too."""
     page = await owned(session, auth.org_id, slug)
@@ -60,7 +64,19 @@ async def list_notices(slug: str, auth: AuthDep, session: SessionDep) -> dict[st
     return {"data": [notice_json(n) for n in rows]}
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    response_model=Data[Notice],
+    openapi_extra=body(NoticeCreate),
+    responses=created(
+        "notice_id",
+        status_pages_resolve_notice={
+            "slug": "$request.path.slug",
+            "notice_id": "$response.body#/data/id",
+        },
+    ),
+)
 async def create_notice(
     slug: str, request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -81,7 +97,7 @@ async def create_notice(
     return {"data": notice_json(notice)}
 
 
-@router.post("/{notice_id}/resolve")
+@router.post("/{notice_id}/resolve", response_model=Data[Notice])
 async def resolve_notice(
     slug: str, notice_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:

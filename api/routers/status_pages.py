@@ -11,7 +11,17 @@ from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, authenticate
 from api.errors import ApiError, invalid, not_found
 from api.idempotency import run_create
+from api.openapi import body, created
 from api.removal import remove_status_page
+from api.schemas.common import API_ERRORS, Data, Message
+from api.schemas.status_pages import (
+    PublicStatusPage,
+    StatusPageCreate,
+    StatusPageUpdate,
+    Verification,
+    VerificationStarted,
+)
+from api.schemas.status_pages import StatusPage as StatusPageOut
 from api.serialize import iso
 from api.status_page_input import (
     check_plan,
@@ -33,7 +43,22 @@ from store.status_pages import (
     update_page,
 )
 
-router = APIRouter(prefix="/api/status-pages", tags=["status pages"])
+router = APIRouter(prefix="/api/status-pages", tags=["status pages"], responses=API_ERRORS)
+# A new page's slug feeds every operation on it.
+_ON_A_PAGE = (
+    "status_pages_get_one",
+    "status_pages_update",
+    "status_pages_remove",
+    "status_pages_start_verification",
+    "status_pages_check_verification",
+    "status_pages_list_notices",
+    "status_pages_create_notice",
+    "status_pages_list_subscribers",
+    "status_pages_subscribe",
+    "status_pages_public_html_page",
+    "status_pages_public_atom_feed",
+    "status_pages_public_statuspage_json",
+)
 
 
 def page_json(page: StatusPage, components: list[Component]) -> dict[str, Any]:
@@ -76,7 +101,7 @@ async def owned(session: AsyncSession, org_id: str, slug: str) -> StatusPage:
     return page
 
 
-@router.get("")
+@router.get("", response_model=Data[list[StatusPageOut]])
 async def list_all(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """The organization's pages with their components."""
     pages = await list_pages(session, auth.org_id)
@@ -84,7 +109,13 @@ async def list_all(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     return {"data": [page_json(p, components[p.id]) for p in pages]}
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    response_model=Data[StatusPageOut],
+    openapi_extra=body(StatusPageCreate),
+    responses=created("slug", **{op: {"slug": "$response.body#/data/slug"} for op in _ON_A_PAGE}),
+)
 async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep) -> Any:
     """Create a page from ``monitors`` (ids) or ``components`` (objects)."""
     body = await read_object(request)
@@ -104,7 +135,7 @@ async def create(request: Request, auth: AuthDep, store: StoreDep, clock: ClockD
     return await run_create(request, auth, store, clock, _create)
 
 
-@router.get("/{slug}")
+@router.get("/{slug}", response_model=Data[PublicStatusPage])
 async def get_one(request: Request, slug: str, session: SessionDep, clock: ClockDep) -> Any:
     """The public shape; a private page needs a key of its organization."""
     page = await page_by_slug(session, slug)
@@ -121,7 +152,7 @@ async def get_one(request: Request, slug: str, session: SessionDep, clock: Clock
     return {"data": public_json(view)}
 
 
-@router.put("/{slug}")
+@router.put("/{slug}", response_model=Data[StatusPageOut], openapi_extra=body(StatusPageUpdate))
 async def update(
     slug: str, request: Request, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -141,7 +172,7 @@ async def update(
     return {"data": page_json(page, components)}
 
 
-@router.delete("/{slug}")
+@router.delete("/{slug}", response_model=Message)
 async def remove(slug: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """Delete the page and its components."""
     page = await owned(session, auth.org_id, slug)
@@ -159,7 +190,7 @@ def _needs_domain(page: StatusPage) -> str:
     return page.custom_domain
 
 
-@router.post("/{slug}/verify-domain")
+@router.post("/{slug}/verify-domain", response_model=Data[VerificationStarted])
 async def start_verification(slug: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """A token and the TXT record to publish (the same token until the domain changes)."""
     page = await owned(session, auth.org_id, slug)
@@ -179,7 +210,7 @@ async def start_verification(slug: str, auth: AuthDep, session: SessionDep) -> d
     }
 
 
-@router.get("/{slug}/verify-domain")
+@router.get("/{slug}/verify-domain", response_model=Data[Verification])
 async def check_verification(
     slug: str, auth: AuthDep, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> dict[str, Any]:

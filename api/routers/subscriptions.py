@@ -15,9 +15,13 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from api.body import text_issue, value_issues
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, client_address
-from api.errors import ApiError, not_found
+from api.errors import ApiError, invalid, not_found
+from api.openapi import body
 from api.routers.status_pages import owned
+from api.schemas.common import API_ERRORS, Data, Message, text_answer, written_errors
+from api.schemas.status_pages import SubscribeForm, Subscriber, WebhookSubscriber
 from api.serialize import iso
 from pages import subscribers
 from pages.render import render_message
@@ -26,6 +30,12 @@ from store.status_page_models import StatusPage, StatusPageSubscriber
 from store.status_pages import page_by_slug
 
 router = APIRouter(tags=["status pages"])
+HTML = "text/html"
+# A visitor's pages: HTML answers, JSON errors for what is not a page (an unknown slug).
+_VISITOR_ERRORS = written_errors(400, 404, 408, 413, 422, 500, 503)
+# Subscribing is limited per client address and per page (a confirmation email each).
+_LIMITED = written_errors(429)
+_MESSAGE_PAGE = text_answer(HTML, "A page with the outcome and, on forms, a button")
 
 
 async def _public_page(session: SessionDep, slug: str) -> StatusPage:
@@ -36,7 +46,11 @@ async def _public_page(session: SessionDep, slug: str) -> StatusPage:
 
 
 async def _fields(request: Request) -> tuple[dict[str, str], bool]:
-    """The submitted fields and whether they came as JSON (else an HTML form)."""
+    """The submitted fields and whether they came as JSON (else an HTML form).
+
+    Either way, text the stores cannot keep (NUL, lone surrogates) is a 400 naming
+    the field, as for every other JSON body (``api.body``).
+    """
     raw = await request.body()
     if len(raw) > 10_000:
         raise ApiError(413, "Request body is larger than 10000 bytes")
@@ -47,9 +61,14 @@ async def _fields(request: Request) -> tuple[dict[str, str], bool]:
             raise ApiError(400, "Request body is not valid JSON") from None
         if not isinstance(body, dict):
             raise ApiError(400, "Request body must be a JSON object")
+        if issues := value_issues(body):
+            raise invalid(issues)
         return {k: v for k, v in body.items() if isinstance(v, str)}, True
-    form = parse_qs(raw.decode(errors="replace"))
-    return {k: v[0] for k, v in form.items() if v}, False
+    form = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace")).items() if v}
+    issues = [(k, problem) for k, v in form.items() if (problem := text_issue(v)) is not None]
+    if issues:
+        raise invalid(sorted(issues))
+    return form, False
 
 
 def subscriber_json(s: StatusPageSubscriber) -> dict[str, Any]:
@@ -86,7 +105,30 @@ async def _too_many(
     return None
 
 
-@router.post("/status/{slug}/subscribe", include_in_schema=True)
+@router.post(
+    "/status/{slug}/subscribe",
+    status_code=201,
+    openapi_extra=body(
+        SubscribeForm, media_types=("application/json", "application/x-www-form-urlencoded")
+    ),
+    responses={
+        **_VISITOR_ERRORS,
+        201: {"model": Data[WebhookSubscriber], "description": "A webhook subscriber, active"},
+        202: {
+            "model": Data[Subscriber],
+            "description": "An email subscriber, pending until it confirms (a page for a form)",
+            "content": {HTML: _MESSAGE_PAGE["content"][HTML]},
+        },
+        400: {
+            **_VISITOR_ERRORS[400],
+            "content": {**_VISITOR_ERRORS[400]["content"], HTML: _MESSAGE_PAGE["content"][HTML]},
+        },
+        429: {
+            **_LIMITED[429],
+            "content": {**_LIMITED[429]["content"], HTML: _MESSAGE_PAGE["content"][HTML]},
+        },
+    },
+)
 async def subscribe(
     slug: str, request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
@@ -125,7 +167,11 @@ async def subscribe(
     return HTMLResponse(render_message(page, "Check your inbox", text), status_code=202)
 
 
-@router.get("/status/{slug}/subscribe/confirm", response_class=HTMLResponse)
+@router.get(
+    "/status/{slug}/subscribe/confirm",
+    response_class=HTMLResponse,
+    responses={200: _MESSAGE_PAGE, **_VISITOR_ERRORS},
+)
 async def confirm_form(slug: str, token: str, session: SessionDep) -> HTMLResponse:
     """A button that confirms (a GET changes nothing)."""
     page = await _public_page(session, slug)
@@ -141,7 +187,18 @@ async def confirm_form(slug: str, token: str, session: SessionDep) -> HTMLRespon
     )
 
 
-@router.post("/status/{slug}/subscribe/confirm", response_class=HTMLResponse)
+@router.post(
+    "/status/{slug}/subscribe/confirm",
+    response_class=HTMLResponse,
+    responses={
+        200: _MESSAGE_PAGE,
+        **_VISITOR_ERRORS,
+        404: {
+            "description": "No such page (JSON) or a link no longer valid (a page)",
+            "content": {**_VISITOR_ERRORS[404]["content"], **_MESSAGE_PAGE["content"]},
+        },
+    },
+)
 async def confirm(slug: str, token: str, session: SessionDep, clock: ClockDep) -> HTMLResponse:
     page = await _public_page(session, slug)
     subscriber = await subscribers.by_token(session, page, token)
@@ -154,7 +211,11 @@ async def confirm(slug: str, token: str, session: SessionDep, clock: ClockDep) -
     return HTMLResponse(render_message(page, "Subscribed", text))
 
 
-@router.get("/status/{slug}/unsubscribe", response_class=HTMLResponse)
+@router.get(
+    "/status/{slug}/unsubscribe",
+    response_class=HTMLResponse,
+    responses={200: _MESSAGE_PAGE, **_VISITOR_ERRORS},
+)
 async def unsubscribe_form(slug: str, token: str, session: SessionDep) -> HTMLResponse:
     page = await _public_page(session, slug)
     return HTMLResponse(
@@ -168,7 +229,11 @@ async def unsubscribe_form(slug: str, token: str, session: SessionDep) -> HTMLRe
     )
 
 
-@router.post("/status/{slug}/unsubscribe", response_class=HTMLResponse)
+@router.post(
+    "/status/{slug}/unsubscribe",
+    response_class=HTMLResponse,
+    responses={200: _MESSAGE_PAGE, **_VISITOR_ERRORS},
+)
 async def unsubscribe(slug: str, token: str, session: SessionDep) -> HTMLResponse:
     """Unsubscribe (the button, or a mail client's one-click POST)."""
     page = await _public_page(session, slug)
@@ -179,14 +244,22 @@ async def unsubscribe(slug: str, token: str, session: SessionDep) -> HTMLRespons
     return HTMLResponse(render_message(page, "Unsubscribed", text))
 
 
-@router.get("/api/status-pages/{slug}/subscribers")
+@router.get(
+    "/api/status-pages/{slug}/subscribers",
+    response_model=Data[list[Subscriber]],
+    responses=API_ERRORS,
+)
 async def list_subscribers(slug: str, auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """The page's subscribers, oldest first (pending ones too)."""
     page = await owned(session, auth.org_id, slug)
     return {"data": [subscriber_json(s) for s in await subscribers.list_for(session, page)]}
 
 
-@router.delete("/api/status-pages/{slug}/subscribers/{subscriber_id}")
+@router.delete(
+    "/api/status-pages/{slug}/subscribers/{subscriber_id}",
+    response_model=Message,
+    responses=API_ERRORS,
+)
 async def delete_subscriber(
     slug: str, subscriber_id: str, auth: AuthDep, session: SessionDep
 ) -> dict[str, Any]:

@@ -26,6 +26,17 @@ from api.body import read_object
 from api.deps import AuthDep, ClockDep, SessionDep, SettingsDep, StoreDep, require_role
 from api.errors import ApiError, FieldIssue, invalid, not_found
 from api.idempotency import run_create
+from api.openapi import body, created
+from api.schemas.account import (
+    INVITABLE_ROLES,
+    MAX_EMAIL,
+    Accepted,
+    InvitationAccept,
+    InviteCreate,
+    Invited,
+)
+from api.schemas.account import Member as MemberOut
+from api.schemas.common import API_ERRORS, Data, Message
 from api.serialize import iso, key_json, org_json
 from store.keys import create_key
 from store.models import Member, User
@@ -40,9 +51,8 @@ from store.team import (
 )
 
 log = logging.getLogger("vigil.api")
-router = APIRouter(prefix="/api/team", tags=["team"])
+router = APIRouter(prefix="/api/team", tags=["team"], responses=API_ERRORS)
 
-INVITABLE_ROLES = ("ADMIN", "VIEWER")
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
 
 
@@ -59,7 +69,15 @@ def member_json(m: Member, u: User, *, pending: bool = False) -> dict[str, Any]:
     }
 
 
-@router.get("")
+_INVITE_LINKS = created("member_id", "team_remove")
+# The invitee's side: the token goes in accept's body, not in a parameter.
+_INVITE_LINKS[201]["links"]["team_accept_invitation"] = {
+    "operationId": "team_accept_invitation",
+    "requestBody": {"token": "$response.body#/data/inviteToken"},
+}
+
+
+@router.get("", response_model=Data[list[MemberOut]])
 async def list_all(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
     """The organization's members by join date; ``invitePending`` until they accept."""
     pending = await pending_member_ids(session, auth.org_id)
@@ -72,6 +90,9 @@ def _invite_fields(body: dict[str, Any]) -> tuple[str, str, str | None]:
     email, role, name = body.get("email"), body.get("role"), body.get("name")
     if not isinstance(email, str) or not _EMAIL.match(email.strip()):
         issues.append(("email", "must be an email address such as bob@example.com"))
+    elif len(email.strip()) > MAX_EMAIL:
+        # The users.email column: PostgreSQL refuses more (a 500), SQLite would keep it.
+        issues.append(("email", f"must be at most {MAX_EMAIL} characters"))
     if role not in INVITABLE_ROLES:
         issues.append(
             ("role", "must be 'ADMIN' or 'VIEWER' (an organization has one OWNER, its creator)")
@@ -86,7 +107,14 @@ def _invite_fields(body: dict[str, Any]) -> tuple[str, str, str | None]:
     return str(email).strip().lower(), str(role), name.strip() if isinstance(name, str) else None
 
 
-@router.post("/invite", status_code=201, dependencies=[require_role("ADMIN")])
+@router.post(
+    "/invite",
+    status_code=201,
+    response_model=Invited,
+    openapi_extra=body(InviteCreate),
+    responses=_INVITE_LINKS,
+    dependencies=[require_role("ADMIN")],
+)
 async def invite_member(
     request: Request, auth: AuthDep, store: StoreDep, clock: ClockDep, settings: SettingsDep
 ) -> Any:
@@ -152,7 +180,9 @@ async def invite_member(
     return JSONResponse(body, status_code=201)
 
 
-@router.post("/accept", status_code=201)
+@router.post(
+    "/accept", status_code=201, response_model=Accepted, openapi_extra=body(InvitationAccept)
+)
 async def accept_invitation(request: Request, session: SessionDep, clock: ClockDep) -> Any:
     """Public: exchange an invitation token for the invitee's own API key (shown once)."""
     body = await read_object(request)
@@ -195,7 +225,7 @@ async def accept_invitation(request: Request, session: SessionDep, clock: ClockD
     }
 
 
-@router.delete("/{member_id}", dependencies=[require_role("ADMIN")])
+@router.delete("/{member_id}", response_model=Message, dependencies=[require_role("ADMIN")])
 async def remove(
     member_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import WithJsonSchema
 
 from api.deps import AuthDep, ClockDep, SessionDep
 from api.errors import invalid, not_found
+from api.openapi import EMPTY_IS_ABSENT
 from api.pagination import parse_int
+from api.schemas.common import API_ERRORS, Data, int_query, one_of
+from api.schemas.uptime import Sla, Uptime
 from api.serialize import iso
 from store.monitors import get_monitor
 from store.sla import by_month, floor2, month_start
 from store.uptime import DayUptime, UptimeSummary, uptime_days
 
-router = APIRouter(prefix="/api/monitors", tags=["monitors"])
+router = APIRouter(prefix="/api/monitors", tags=["monitors"], responses=API_ERRORS)
 
 PERIODS = {
     "24h": timedelta(hours=24),
@@ -59,13 +63,18 @@ def _summary_json(s: UptimeSummary) -> dict[str, Any]:
     }
 
 
-@router.get("/{monitor_id}/uptime")
+@router.get("/{monitor_id}/uptime", response_model=Data[Uptime])
 async def monitor_uptime(
     monitor_id: str,
     auth: AuthDep,
     session: SessionDep,
     clock: ClockDep,
-    period: str | None = Query(None, description="24h, 7d, 30d (default), 90d or 365d"),
+    period: Annotated[
+        str | None,
+        # "" is taken as the default, as an absent parameter.
+        one_of(("", *PERIODS)),
+        Query(description="24h, 7d, 30d (default), 90d or 365d"),
+    ] = None,
 ) -> dict[str, Any]:
     """Uptime by checks and by time over the last ``period``, with a daily series.
 
@@ -106,14 +115,27 @@ def _parse_target(raw: str | None, issues: list[tuple[str, str]]) -> float:
     return value
 
 
-@router.get("/{monitor_id}/sla")
+@router.get("/{monitor_id}/sla", response_model=Data[Sla])
 async def monitor_sla(
     monitor_id: str,
     auth: AuthDep,
     session: SessionDep,
     clock: ClockDep,
-    target: str | None = Query(None, description="Uptime target in percent (default 99.9)"),
-    months: str | None = Query(None, description="Calendar months, 1-36 (default 12)"),
+    target: Annotated[
+        str | None,
+        WithJsonSchema(
+            {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "exclusiveMaximum": 100,
+                EMPTY_IS_ABSENT: True,
+            }
+        ),
+        Query(description="Uptime target in percent (default 99.9)", examples=[99.9]),
+    ] = None,
+    months: Annotated[
+        str | None, int_query(1, 36), Query(description="Calendar months, 1-36 (default 12)")
+    ] = None,
 ) -> dict[str, Any]:
     """Per calendar month (UTC, the current one last and partial): uptime by time,
     whether it met ``target``, and the error budget in minutes of observed time."""

@@ -26,6 +26,18 @@ class ChannelCreate(In):
     enabled: Annotated[bool, Field(description="Default true")] | Omit = None
     isActive: Annotated[bool, Field(description="Same as enabled")] | Omit = None
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "name": "Engineering Slack",
+                    "type": "SLACK",
+                    "config": {"webhookUrl": "https://hooks.slack.com/services/xxx"},
+                }
+            ]
+        }
+    }
+
 
 class ChannelUpdate(In):
     name: Annotated[str, Field(min_length=1, max_length=100)] | Omit = None
@@ -35,6 +47,8 @@ class ChannelUpdate(In):
     ) = None
     enabled: bool | Omit = None
     isActive: bool | Omit = None
+
+    model_config = {"json_schema_extra": {"examples": [{"name": "Ops Slack", "enabled": False}]}}
 
 
 class Channel(Out):
@@ -87,6 +101,8 @@ class WindowUpdate(In):
     endsAt: Annotated[str, Field(json_schema_extra=_WHEN)] | Omit = None
     isActive: bool | Omit = None
 
+    model_config = {"json_schema_extra": {"examples": [{"endsAt": "2025-06-20T06:00:00.000Z"}]}}
+
 
 class Window(Out):
     id: str = Field(examples=["mw_001"])
@@ -99,3 +115,31 @@ class Window(Out):
     isActive: bool = Field(description="Enabled")
     inProgress: bool = Field(description="Enabled and covering now")
     createdAt: Timestamp | None
+
+
+class Attempt(Out):
+    startedAt: Timestamp | None
+    finishedAt: Timestamp | None = Field(description="null while in flight")
+    outcome: str = Field(
+        examples=["failed"], description="in_flight, delivered, failed or interrupted"
+    )
+    statusCode: int | None = Field(examples=[502])
+    error: str | None = Field(examples=["HTTP 502 from the receiver"])
+    durationMs: int | float | None = Field(examples=[231.4])
+
+
+class Delivery(Out):
+    id: str = Field(examples=["ob_001"])
+    eventId: str = Field(examples=["evt_001"], description="The same on every retry")
+    eventType: str = Field(examples=["monitor.down"])
+    channelId: str = Field(examples=["ac_001"])
+    monitorId: str | None
+    incidentId: str | None
+    status: str = Field(examples=["failed"], description="pending, delivered or failed")
+    attemptCount: int
+    nextAttemptAt: Timestamp | None = Field(description="Pending deliveries only")
+    lastError: str | None
+    createdAt: Timestamp | None
+    deliveredAt: Timestamp | None
+    failedAt: Timestamp | None
+    attempts: list[Attempt] = Field(description="Oldest first")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
+
+from api.openapi import EMPTY_IS_ABSENT
 
 T = TypeVar("T")
 # "| Omit" on an optional field: it may be left out, but null is not documented as valid.
@@ -25,9 +28,21 @@ def int_query(low: int, high: int) -> Any:
     """A query parameter documented as an integer but parsed by the handler.
 
     The handlers read it as text so that a bad value gets our error message
-    (and so that only ASCII digits are taken); the document still says integer.
+    (and so that only ASCII digits are taken); the document still says integer,
+    and that an empty value is taken as absent.
     """
-    return WithJsonSchema({"type": "integer", "minimum": low, "maximum": high})
+    return WithJsonSchema(
+        {"type": "integer", "minimum": low, "maximum": high, EMPTY_IS_ABSENT: True}
+    )
+
+
+def one_of(values: Sequence[str], **extra: Any) -> Any:
+    """A string documented as one of ``values``: the tuple the handler checks against.
+
+    Handlers validate by hand (their own messages); the document takes its enum
+    from the same tuple, so the two cannot drift apart.
+    """
+    return WithJsonSchema({"type": "string", "enum": list(values), **extra})
 
 
 class Out(BaseModel):
@@ -95,9 +110,11 @@ _MEANING = {
     408: "The request body did not arrive in time",
     409: "Conflict (a taken slug, an Idempotency-Key in flight)",
     413: "The request body is larger than 1 MB",
+    415: "The request body's Content-Type or Content-Encoding is not supported",
     422: "An Idempotency-Key reused with a different request (create endpoints)",
     429: "Rate limit exceeded; see Retry-After",
     500: "Internal error; report the request id",
+    501: "Not configured on this Vigil (billing without its RevenueCat settings)",
     503: "The store is unavailable",
 }
 
@@ -110,3 +127,27 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 # 422 is listed so that FastAPI does not add its own validation body (ours is 400).
 PUBLIC_ERRORS = errors(400, 404, 408, 413, 422, 429, 500, 503)
 API_ERRORS = errors(400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 503)
+
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def written_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error body for routes whose own answers are not JSON.
+
+    Written out: with a model, FastAPI would declare errors in the route's media type.
+    """
+    return {
+        s: {"description": _MEANING[s], "content": {"application/json": {"schema": ERROR_REF}}}
+        for s in statuses
+    }
+
+
+def text_answer(media_type: str, description: str) -> dict[str, Any]:
+    """A ``responses`` entry for a document that is not JSON (HTML, Atom, SVG)."""
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+
+
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the If-None-Match ETag is current"}
+}

@@ -73,6 +73,10 @@ class MonitorFields(In):
         None, description="Expose Prometheus series labelled with this monitor's id"
     )
 
+    model_config = {
+        "json_schema_extra": {"examples": [{"name": "Production API (Updated)", "interval": 30}]}
+    }
+
 
 class MonitorCreate(MonitorFields):
     name: str = Field(min_length=1, max_length=100, examples=["Production API"])

@@ -415,6 +415,29 @@ CASES = [
         ),
         id="nul-in-channel-url",
     ),
+    # Found by schemathesis: the last of repeated values won, so ?limit=5&limit= was 50.
+    pytest.param(
+        Bad(
+            "GET",
+            f"{M}/{{monitor}}/incidents?limit=5&limit=",
+            None,
+            400,
+            "invalid_request",
+            "limit",
+        ),
+        id="repeated-query-parameter",
+    ),
+    pytest.param(
+        Bad(
+            "GET",
+            "/api/alert-deliveries?status=failed&status=x",
+            None,
+            400,
+            "invalid_request",
+            "status",
+        ),
+        id="repeated-query-parameter-enum",
+    ),
 ]
 
 

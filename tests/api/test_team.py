@@ -141,6 +141,22 @@ async def test_team_invite_rejects_bad_fields(client: httpx.AsyncClient, tenant:
     assert [f["field"] for f in body["fields"]] == ["email", "role", "team"]
 
 
+async def test_team_invite_of_an_address_longer_than_the_column_is_400(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """users.email holds 320 characters: PostgreSQL refused the 321st with a 500."""
+    address = "b" * 309 + "@example.com"  # 321 characters; users.email holds 320
+
+    response = await client.post(
+        "/api/team/invite", headers=tenant.headers, json={"email": address, "role": "ADMIN"}
+    )
+    team = await client.get("/api/team", headers=tenant.headers)
+
+    body = assert_error(response, 400, code="invalid_request", says="email")
+    assert body["fields"] == [{"field": "email", "issue": "must be at most 320 characters"}]
+    assert len(team.json()["data"]) == 1
+
+
 async def test_team_invite_of_a_member_is_409(client: httpx.AsyncClient, tenant: Tenant) -> None:
     await invite(client, tenant, "bob@example.com")
 

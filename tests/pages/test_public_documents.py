@@ -242,6 +242,42 @@ async def test_atom_feed_lists_incidents_and_maintenance(
     )
 
 
+async def test_atom_feed_and_badges_of_names_with_control_characters_are_xml(
+    web: httpx.AsyncClient, built: scenario.Scenario
+) -> None:
+    """Found by schemathesis: a page named with a control character had no feed (a 503
+    saying the store was down), and its badges were SVG that no XML parser reads."""
+    headers = built.tenant.headers
+    renamed = await web.put(
+        "/api/status-pages/acme",
+        headers=headers,
+        json={
+            "name": "Acme\x01 status",
+            "components": [{"monitorId": built.api, "displayName": "API\x1b"}],
+        },
+    )
+    await web.post(
+        f"/api/incidents/{built.outage}/updates",
+        headers=headers,
+        json={"status": "resolved", "body": "Fixed\x0b for good."},
+    )
+    component = (await web.get("/api/status-pages/acme")).json()["data"]["components"][0]
+
+    feed = await web.get("/status/acme/feed.atom")
+    badge = await web.get(f"/status/acme/badges/{component['id']}/status.svg")
+
+    assert renamed.status_code == 200, renamed.text
+    assert feed.status_code == 200, feed.text
+    atom = "{http://www.w3.org/2005/Atom}"
+    root = ET.fromstring(feed.content)
+    assert root.findtext(f"{atom}title") == "Acme\ufffd status status"
+    contents = [e.findtext(f"{atom}content") or "" for e in root.iter(f"{atom}entry")]
+    assert any("Fixed\ufffd for good." in c for c in contents)
+    assert badge.status_code == 200
+    svg = ET.fromstring(badge.content)
+    assert svg.findtext("{http://www.w3.org/2000/svg}title") == "API\ufffd: maintenance"
+
+
 @pytest.mark.parametrize(
     ("kind", "component", "label", "message"),
     [

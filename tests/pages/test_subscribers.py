@@ -206,6 +206,51 @@ async def test_a_bad_email_is_refused_with_a_reason(
     assert as_form.status_code == 400 and "must be an email address" in as_form.text
 
 
+@pytest.mark.parametrize(
+    ("content", "content_type", "field"),
+    [
+        pytest.param(
+            '{"webhookUrl": "https://hooks.example.com/\\u0000"}',
+            "application/json",
+            "webhookUrl",
+            id="nul-in-json",
+        ),
+        pytest.param(
+            '{"email": "\\ud800@example.com"}', "application/json", "email", id="surrogate"
+        ),
+        pytest.param(
+            "webhookUrl=https%3A%2F%2Fhooks.example.com%2F%00",
+            "application/x-www-form-urlencoded",
+            "webhookUrl",
+            id="nul-in-form",
+        ),
+    ],
+)
+async def test_text_the_store_cannot_keep_is_400_and_stores_nothing(
+    web: httpx.AsyncClient, owner: tuple[Tenant, str], content: str, content_type: str, field: str
+) -> None:
+    """PostgreSQL refuses NUL in text and lone surrogates are not UTF-8: these were 500s."""
+    tenant, _ = owner
+
+    response = await web.post(
+        "/status/acme/subscribe", content=content, headers={"Content-Type": content_type}
+    )
+    listed = await web.get("/api/status-pages/acme/subscribers", headers=tenant.headers)
+
+    body = assert_error(response, 400, code="invalid_request", says=field)
+    assert [f["field"] for f in body["fields"]] == [field]
+    assert listed.json()["data"] == []
+
+
+async def test_an_email_longer_than_the_column_is_refused(
+    web: httpx.AsyncClient, owner: tuple[Tenant, str]
+) -> None:
+    """status_page_subscribers.email holds 320 characters: PostgreSQL refused more (a 500)."""
+    response = await web.post("/status/acme/subscribe", json={"email": "v" * 309 + "@example.com"})
+
+    assert_error(response, 400, code="invalid_request", says="email must be at most 320")
+
+
 async def test_webhook_subscriber_gets_signed_events(
     web: httpx.AsyncClient,
     store: Store,
