@@ -63,6 +63,7 @@ OTHER_BODIES = {
     ("post", "/api/heartbeat/{token}/fail"),
     ("post", "/api/heartbeat/{token}/{exit_status}"),
     ("post", "/v1/traces"),
+    ("post", "/api/config/apply"),  # a YAML document, or the same as JSON
 }
 HTML = "text/html"
 NO_BODY = {"204", "304"}
