@@ -56,7 +56,7 @@ REGION = "bench"
 PHASES = ("dns", "tcp", "tls", "ttfb", "download", "total")
 
 
-def _conninfo(sync: str) -> str:
+def conninfo(sync: str) -> str:
     u = make_url(sync)
     return (
         f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username} dbname={u.database}"
@@ -117,29 +117,11 @@ def seed(
         print(f"  raw {day:%Y-%m-%d}: {time.monotonic() - t0:.1f} s", flush=True)
         day = end
     t0 = time.monotonic()
-    sums = ", ".join(
-        f"coalesce(sum({p}_ms) FILTER (WHERE status <> 'DOWN'), 0), "
-        f"count({p}_ms) FILTER (WHERE status <> 'DOWN')"
-        for p in PHASES
-    )
-    hist = ", ".join(f"h{k:02d}" for k in range(HIST_BUCKETS))
-    phase_cols = ", ".join(f"{p}_sum, {p}_count" for p in PHASES)
-    conn.execute(
-        f"INSERT INTO check_rollups_hourly (monitor_id, region, bucket_at, checks, up, degraded, "
-        f"down, maintenance, hours_mask, {phase_cols}, size_sum, size_count, total_min, "
-        f"total_max, {hist}) "
-        f"SELECT m.id, region, date_trunc('hour', checked_at), count(*), "
-        f"count(*) FILTER (WHERE status = 'UP'), count(*) FILTER (WHERE status = 'DEGRADED'), "
-        f"count(*) FILTER (WHERE status = 'DOWN'), 0, "
-        f"1 << extract(hour FROM date_trunc('hour', checked_at))::int, {sums}, "
-        f"coalesce(sum(size_bytes) FILTER (WHERE status <> 'DOWN'), 0), "
-        f"count(size_bytes) FILTER (WHERE status <> 'DOWN'), "
-        f"min(total_ms) FILTER (WHERE status <> 'DOWN'), "
-        f"max(total_ms) FILTER (WHERE status <> 'DOWN'), {_hist_sql('total_ms')} "
-        f"FROM check_results JOIN monitors m ON m.num = monitor_num GROUP BY 1, 2, 3"
-    )
+    hourly_from_raw(conn)
     month = month_of_hourly(conn, now=now, start=start)
     # A year of daily rollups before that: 1,440 checks a day, now and then a DOWN.
+    hist = ", ".join(f"h{k:02d}" for k in range(HIST_BUCKETS))
+    phase_cols = ", ".join(f"{p}_sum, {p}_count" for p in PHASES)
     zeros = ", ".join("0" if k != 20 else "1438" for k in range(HIST_BUCKETS))
     conn.execute(
         f"INSERT INTO check_rollups_daily (monitor_id, region, bucket_at, checks, up, degraded, "
@@ -195,7 +177,38 @@ def month_of_hourly(conn: psycopg.Connection[Any], *, now: datetime, start: date
         f"interval '1 hour') h) g",
         (REGION, first, hour_of(start)),
     )
-    conn.execute("DELETE FROM check_rollups_daily WHERE bucket_at >= %s", (first,))
+    daily_from_hourly(conn, since=first)
+    return first
+
+
+def hourly_from_raw(conn: psycopg.Connection[Any]) -> None:
+    """Hourly rollups of every raw result, summed as the result writer sums them."""
+    sums = ", ".join(
+        f"coalesce(sum({p}_ms) FILTER (WHERE status <> 'DOWN'), 0), "
+        f"count({p}_ms) FILTER (WHERE status <> 'DOWN')"
+        for p in PHASES
+    )
+    hist = ", ".join(f"h{k:02d}" for k in range(HIST_BUCKETS))
+    phase_cols = ", ".join(f"{p}_sum, {p}_count" for p in PHASES)
+    conn.execute(
+        f"INSERT INTO check_rollups_hourly (monitor_id, region, bucket_at, checks, up, degraded, "
+        f"down, maintenance, hours_mask, {phase_cols}, size_sum, size_count, total_min, "
+        f"total_max, {hist}) "
+        f"SELECT m.id, region, date_trunc('hour', checked_at), count(*), "
+        f"count(*) FILTER (WHERE status = 'UP'), count(*) FILTER (WHERE status = 'DEGRADED'), "
+        f"count(*) FILTER (WHERE status = 'DOWN'), 0, "
+        f"1 << extract(hour FROM date_trunc('hour', checked_at))::int, {sums}, "
+        f"coalesce(sum(size_bytes) FILTER (WHERE status <> 'DOWN'), 0), "
+        f"count(size_bytes) FILTER (WHERE status <> 'DOWN'), "
+        f"min(total_ms) FILTER (WHERE status <> 'DOWN'), "
+        f"max(total_ms) FILTER (WHERE status <> 'DOWN'), {_hist_sql('total_ms')} "
+        f"FROM check_results JOIN monitors m ON m.num = monitor_num GROUP BY 1, 2, 3"
+    )
+
+
+def daily_from_hourly(conn: psycopg.Connection[Any], *, since: datetime) -> None:
+    """The daily rollups from ``since`` on, summed from the hourly ones."""
+    conn.execute("DELETE FROM check_rollups_daily WHERE bucket_at >= %s", (since,))
     conn.execute(
         "INSERT INTO check_rollups_daily SELECT monitor_id, region, "
         "date_trunc('day', bucket_at), sum(checks), sum(up), sum(degraded), sum(down), "
@@ -204,9 +217,8 @@ def month_of_hourly(conn: psycopg.Connection[Any], *, now: datetime, start: date
         + ", sum(size_sum), sum(size_count), min(total_min), max(total_max), "
         + ", ".join(f"sum(h{k:02d})" for k in range(HIST_BUCKETS))
         + " FROM check_rollups_hourly WHERE bucket_at >= %s GROUP BY 1, 2, 3",
-        (first,),
+        (since,),
     )
-    return first
 
 
 def lay_out_rollups(conn: psycopg.Connection[Any]) -> None:
@@ -272,7 +284,7 @@ async def measure(
     if reuse:
         now = await _seeded_now(store)
         key, rows = await _reuse(store, now)
-        with psycopg.connect(_conninfo(sync), autocommit=True) as conn:
+        with psycopg.connect(conninfo(sync), autocommit=True) as conn:
             size = raw_bytes(conn)
     else:
         async with store.transaction() as session:
@@ -288,7 +300,7 @@ async def measure(
         # Partitions for every raw day, as housekeeping keeps them.
         await apply_retention(store, now=now, days=days + 1)
         t0 = time.monotonic()
-        with psycopg.connect(_conninfo(sync), autocommit=True) as conn:
+        with psycopg.connect(conninfo(sync), autocommit=True) as conn:
             rows = seed(conn, org.id, monitors=monitors, days=days, now=now)
             size = raw_bytes(conn)
         print(f"seeded {rows} raw rows in {time.monotonic() - t0:.0f} s", flush=True)
