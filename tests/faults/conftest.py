@@ -13,7 +13,7 @@ from store.db import Store
 from store.migrate import upgrade
 from tests.faults.cluster import PgCluster, available
 
-FIGURES: list[dict[str, object]] = []
+FIGURES_PROPERTY = "fault figures"
 
 
 @pytest.fixture(scope="session")
@@ -48,12 +48,29 @@ def figures(request: pytest.FixtureRequest) -> Iterator[dict[str, object]]:
     found: dict[str, object] = {}
     yield found
     if found:
-        FIGURES.append({"test": request.node.name, **found})
+        # In the test's report: it reaches the summary from a pytest-xdist worker too.
+        row = json.dumps({"test": request.node.name, **found})
+        request.node.user_properties.append((FIGURES_PROPERTY, row))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # One cluster of their own is enough: with pytest-xdist they all run on one worker.
+    for item in items:
+        if item.get_closest_marker("fault"):
+            item.add_marker(pytest.mark.xdist_group("fault"))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not FIGURES:
+    # The teardown report carries them (the fixture adds them as it ends).
+    rows = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        for name, value in getattr(report, "user_properties", ())
+        if name == FIGURES_PROPERTY
+    ]
+    if not rows:
         return
     terminalreporter.section("fault suite figures")
-    for row in FIGURES:
-        terminalreporter.write_line(json.dumps(row))
+    for row in dict.fromkeys(rows):
+        terminalreporter.write_line(str(row))
