@@ -179,12 +179,15 @@ async def serve(
             await _until_signalled()
     finally:
         if duties is not None:
-            duties.shutdown(wait=False)
+            await _stop_duties(duties, grace_s=settings.shutdown_grace_s)
         for worker in workers:
             await worker.stop()
         if alerts is not None:
             await alerts.stop(grace_s=settings.shutdown_grace_s)
-        await store.close()
+        try:
+            await asyncio.wait_for(store.close(), timeout=10)
+        except TimeoutError:
+            log.warning("the store's connections did not close within 10 s; exiting anyway")
 
 
 class _Server(uvicorn.Server):
@@ -214,14 +217,33 @@ def calmly(
     traceback for each)."""
 
     async def run(*args: Any, **kwargs: Any) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            _DUTIES_RUNNING.add(task)
         try:
             await duty(*args, **kwargs)
         except Exception as exc:
             outage.failed(exc)
         else:
             outage.ok()
+        finally:
+            if task is not None:
+                _DUTIES_RUNNING.discard(task)
 
     return run
+
+
+# Duty runs under way: a stop lets them end rather than cancelling one halfway
+# through opening a store connection (an aiosqlite connection cancelled there
+# could hold the process's exit for good).
+_DUTIES_RUNNING: set[asyncio.Task[Any]] = set()
+
+
+async def _stop_duties(duties: AsyncIOScheduler, *, grace_s: float) -> None:
+    duties.pause()
+    if _DUTIES_RUNNING:
+        await asyncio.wait(set(_DUTIES_RUNNING), timeout=grace_s)
+    duties.shutdown(wait=False)
 
 
 async def _bootstrap(store: Store, settings: Settings, clock: SystemClock) -> Bootstrapped | None:
