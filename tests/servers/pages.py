@@ -173,7 +173,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._html(OK_PAGE.format(filler="Lorem ipsum dolor sit amet. " * 200))
         elif route == "/style.css":
             self._send(200, b"body { font-family: sans-serif; } h1 { color: #333; }", "text/css")
-        elif route == "/logo.png":
+        elif route in ("/logo.png", "/favicon.ico"):
+            # A favicon as real sites have: Chromium asks for one on its own, now and
+            # then before the check ends, and a 404 would be a console error.
             self._send(200, LOGO, "image/png")
         else:
             self._send(404, b"not found", "text/plain")
