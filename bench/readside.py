@@ -47,7 +47,7 @@ from store.keys import create_key
 from store.models import CheckResult, Organization
 from store.orgs import create_org, owner_of
 from store.retention import apply_retention
-from store.rollup_models import HIST_BUCKETS
+from store.rollup_models import BIN_PHASES, HIST_BUCKETS
 from store.rollups import day_of, hour_of
 from store.uptime import daily_uptime
 
@@ -63,11 +63,15 @@ def conninfo(sync: str) -> str:
     )
 
 
-def _hist_sql(column: str) -> str:
-    bucket = (
+def _bucket_sql(column: str) -> str:
+    return (
         f"least({HIST_BUCKETS - 1}, greatest(0, "
         f"CASE WHEN {column} < 1 THEN 0 ELSE floor(ln({column}) / ln(1.25))::int + 1 END))"
     )
+
+
+def _hist_sql(column: str) -> str:
+    bucket = _bucket_sql(column)
     return ", ".join(
         f"count(*) FILTER (WHERE status <> 'DOWN' AND {bucket} = {k})" for k in range(HIST_BUCKETS)
     )
@@ -109,7 +113,10 @@ def seed(
             "FROM generate_series(%s::timestamptz, %s::timestamptz - interval '1 minute', "
             "interval '1 minute') ts "
             "CROSS JOIN (SELECT substr(id, 5)::int AS n, num FROM monitors) m "
-            "CROSS JOIN LATERAL (SELECT random() + 0 * n AS r) x) g "
+            # r: a spread in [0, 1) drawn afresh for every row (a hash of monitor and
+            # minute, so that every seeding run writes the same values).
+            "CROSS JOIN LATERAL (SELECT (abs(hashint8(extract(epoch FROM ts)::bigint * 7919 "
+            "+ n)) %% 10007) / 10007.0::float8 AS r) x) g "
             # In time order, monitors interleaved, as workers write them.
             "ORDER BY ts, n",
             (REGION, max(day, start), end),
@@ -118,6 +125,7 @@ def seed(
         day = end
     t0 = time.monotonic()
     hourly_from_raw(conn)
+    phase_bins_from_raw(conn)
     month = month_of_hourly(conn, now=now, start=start)
     # A year of daily rollups before that: 1,440 checks a day, now and then a DOWN.
     hist = ", ".join(f"h{k:02d}" for k in range(HIST_BUCKETS))
@@ -206,6 +214,18 @@ def hourly_from_raw(conn: psycopg.Connection[Any]) -> None:
     )
 
 
+def phase_bins_from_raw(conn: psycopg.Connection[Any]) -> None:
+    """The per-phase histogram counts of every raw result, as the result writer keeps them."""
+    phases = ", ".join(f"({i}, {p}_ms)" for i, p in enumerate(BIN_PHASES))
+    conn.execute(
+        "INSERT INTO check_phase_bins_hourly (monitor_num, bucket_at, phase, bin, n, lo, hi) "
+        f"SELECT monitor_num, date_trunc('hour', checked_at), v.phase, {_bucket_sql('v.ms')}, "
+        "count(*), min(v.ms), max(v.ms) "
+        f"FROM check_results CROSS JOIN LATERAL (VALUES {phases}) AS v(phase, ms) "
+        "WHERE status <> 'DOWN' AND v.ms IS NOT NULL GROUP BY 1, 2, 3, 4"
+    )
+
+
 def daily_from_hourly(conn: psycopg.Connection[Any], *, since: datetime) -> None:
     """The daily rollups from ``since`` on, summed from the hourly ones."""
     conn.execute("DELETE FROM check_rollups_daily WHERE bucket_at >= %s", (since,))
@@ -235,6 +255,11 @@ def lay_out_rollups(conn: psycopg.Connection[Any]) -> None:
         conn.execute(f"INSERT INTO {table} SELECT * FROM laid_out")
         conn.execute("DROP TABLE laid_out")
         conn.execute(f"VACUUM FULL {table}")
+
+
+def _scalar(conn: psycopg.Connection[Any], sql: str) -> int:
+    row = conn.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def raw_bytes(conn: psycopg.Connection[Any]) -> int:
@@ -311,6 +336,16 @@ async def measure(
     fifty = ["mon_" + str(n).rjust(16, "0") for n in range(1, min(50, monitors) + 1)]
     figures: dict[str, Any] = {"monitors": monitors, "days": days, "raw_rows": rows}
     figures["raw_bytes_per_row"] = round(size / rows, 1) if rows else None
+    with psycopg.connect(conninfo(sync), autocommit=True) as conn:
+        figures["phase_bins_mb"] = round(
+            _scalar(conn, "SELECT pg_total_relation_size('check_phase_bins_hourly')") / 2**20, 1
+        )
+        bins = "FROM check_phase_bins_hourly"
+        figures["phase_bins_rows_per_monitor_hour"] = round(
+            _scalar(conn, f"SELECT count(*) {bins}")
+            / max(1, _scalar(conn, f"SELECT count(DISTINCT (monitor_num, bucket_at)) {bins}")),
+            1,
+        )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench"
     ) as client:

@@ -2,7 +2,8 @@
 
 Raw results are kept ``VIGIL_RESULT_RETENTION_DAYS`` whole UTC days before today
 (default 30): everything from ``day_of(now) - days`` on stays, everything older goes.
-Hourly rollups are kept 400 days the same way; daily rollups for ever.
+Hourly rollups are kept 400 days the same way, the per-phase histograms
+(``PhaseBins``) 8 days; daily rollups for ever.
 
 On PostgreSQL ``check_results`` is range-partitioned by UTC day
 (``check_results_pYYYYMMDD``, plus a default partition for rows no day partition
@@ -19,12 +20,14 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.clock import utc
 from store.db import Store
 from store.models import CheckResult
-from store.rollups import HOURLY, day_of
+from store.rollup_models import PHASE_BINS_KEEP_DAYS
+from store.rollups import BINS, HOURLY, day_of
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ DAYS_AHEAD = 3
 BATCH = 5000
 # Batches per pass: a pass stays short, the next one goes on where it stopped.
 MAX_BATCHES = 20
+BIN_HOURS_PER_PASS = 8 * 24
 PARTITION = re.compile(r"^check_results_p(\d{8})$")
 
 
@@ -104,6 +108,7 @@ class RetentionPass:
     partitions_dropped: int = 0
     partitions_created: int = 0
     hourly_deleted: int = 0
+    bins_deleted: int = 0
 
 
 async def _delete_batches(session: AsyncSession, keep_from: datetime) -> int:
@@ -155,4 +160,21 @@ async def apply_retention(store: Store, *, now: datetime, days: int) -> Retentio
             delete(HOURLY).where(HOURLY.c.bucket_at < cutoff(now, HOURLY_KEEP_DAYS))
         )
         done.hourly_deleted = int(getattr(result, "rowcount", 0) or 0)
+    done.bins_deleted = await _expire_bins(store, cutoff(now, PHASE_BINS_KEEP_DAYS))
     return done
+
+
+async def _expire_bins(store: Store, keep_from: datetime) -> int:
+    # A day of bins expires at once (a few dozen rows per monitor and hour): the
+    # oldest hour left per transaction keeps each one short; a pass deletes up to
+    # BIN_HOURS_PER_PASS of them (more than a day: it catches up after a pause).
+    deleted = 0
+    for _ in range(BIN_HOURS_PER_PASS):
+        async with store.transaction() as session:
+            oldest = await session.scalar(select(func.min(BINS.c.bucket_at)))
+            if oldest is None or utc(oldest) >= keep_from:
+                break
+            upto = min(utc(oldest) + timedelta(hours=1), keep_from)
+            result = await session.execute(delete(BINS).where(BINS.c.bucket_at < upto))
+            deleted += int(getattr(result, "rowcount", 0) or 0)
+    return deleted

@@ -13,7 +13,17 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String
+from sqlalchemy import (
+    REAL,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base
@@ -100,3 +110,39 @@ class DailyRollup(_RollupColumns, Base):
 for _cls in (HourlyRollup, DailyRollup):
     for _name in HIST_COLUMNS:
         setattr(_cls, _name, mapped_column(_name, Integer, default=0, nullable=False))
+
+
+# The phases whose histograms ``PhaseBins`` keeps (total's is in the rollups above),
+# by their number in ``PhaseBins.phase``.
+BIN_PHASES = ("dns", "tcp", "tls", "ttfb", "download")
+# The performance endpoint reads at most 168 hours back, from an hour's start.
+PHASE_BINS_KEEP_DAYS = 8
+
+
+class PhaseBins(Base):
+    """How many checks of a monitor in an hour had a phase's time in each histogram
+    bucket (the buckets of total time's histogram): one row per bucket that holds any,
+    so a steady phase takes a row or two an hour. Checks that were not DOWN, all
+    regions together; what the performance endpoint reads the p95 of each phase from
+    past 24 hours. Kept ``PHASE_BINS_KEEP_DAYS``."""
+
+    __tablename__ = "check_phase_bins_hourly"
+    __table_args__ = (
+        # On PostgreSQL the key carries the counts: a monitor's week is read from index
+        # pages alone (its rows lie among every other monitor's, a heap page each).
+        PrimaryKeyConstraint(
+            "monitor_num", "bucket_at", "phase", "bin", postgresql_include=["n", "lo", "hi"]
+        ),
+        # Retention deletes by time.
+        Index(None, "bucket_at"),
+    )
+
+    monitor_num: Mapped[int] = mapped_column(ForeignKey("monitors.num", ondelete="CASCADE"))
+    bucket_at: Mapped[datetime]
+    phase: Mapped[int] = mapped_column(SmallInteger)
+    bin: Mapped[int] = mapped_column(SmallInteger)
+    n: Mapped[int] = mapped_column(Integer)
+    # The smallest and largest time in the bucket: a percentile read from the bucket
+    # is kept between them (exact when the phase took the same time throughout).
+    lo: Mapped[float] = mapped_column(REAL)
+    hi: Mapped[float] = mapped_column(REAL)

@@ -3,9 +3,10 @@
 ``add_to_rollups`` is called by ``record_results`` with the rows it inserts: it sums
 them per (monitor, region, hour) and per (monitor, region, UTC day) in Python and
 applies one ``INSERT ... ON CONFLICT DO UPDATE`` per touched bucket, adding to the
-counters. Several workers of several regions may write at once: each upsert is
-atomic on both stores, and the rows are written in key order so that two writers
-touching the same buckets cannot deadlock.
+counters; likewise the per-phase histogram counts (``PhaseBins``), per touched
+(monitor, hour, phase, histogram bucket). Several workers of several regions may
+write at once: each upsert is atomic on both stores, and the rows are written in key
+order so that two writers touching the same buckets cannot deadlock.
 
 ``backfill`` rebuilds the rollups from the raw rows since a moment (``vigil rollup
 --backfill``): it deletes the buckets from that day on and sums them again, so
@@ -41,16 +42,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.clock import utc
 from store.models import CheckResult, MaintenanceWindow, Monitor
 from store.rollup_models import (
+    BIN_PHASES,
     HIST_BUCKETS,
     HIST_COLUMNS,
     HIST_RATIO,
     PHASES,
     DailyRollup,
     HourlyRollup,
+    PhaseBins,
 )
 
 HOURLY: Table = HourlyRollup.__table__  # type: ignore[assignment]
 DAILY: Table = DailyRollup.__table__  # type: ignore[assignment]
+BINS: Table = PhaseBins.__table__  # type: ignore[assignment]
 KEY = ("monitor_id", "region", "bucket_at")
 COUNTERS = (
     "checks",
@@ -82,7 +86,7 @@ def day_of(at: datetime) -> datetime:
 
 
 def hist_bucket(total_ms: float) -> int:
-    """The histogram bucket of one total time (see ``store.rollup_models``)."""
+    """The histogram bucket of one time in ms (see ``store.rollup_models``)."""
     if total_ms < 1.0:
         return 0
     k = math.floor(math.log(total_ms) / _LOG_RATIO) + 1
@@ -94,11 +98,19 @@ def hist_bucket(total_ms: float) -> int:
     return min(k, HIST_BUCKETS - 1)
 
 
-def percentile(counts: Sequence[int], q: float) -> float | None:
+def percentile(
+    counts: Sequence[int],
+    q: float,
+    *,
+    bounds: Sequence[tuple[float, float] | None] | None = None,
+) -> float | None:
     """The nearest-rank ``q`` quantile (0-1) read from histogram ``counts``, in ms.
 
     It is the geometric middle of the bucket holding that rank: within
     ``HIST_ERROR`` of the exact value for totals from 1 ms up (bucket 0 reads 0.5 ms).
+    ``bounds``, per bucket, are times the exact value is known to lie between (the
+    smallest and largest seen): the middle is kept between them, which never takes it
+    further from the exact value and makes it exact when all times were the same.
     """
     n = sum(counts)
     if n == 0:
@@ -108,9 +120,11 @@ def percentile(counts: Sequence[int], q: float) -> float | None:
     for k, c in enumerate(counts):
         seen += c
         if seen >= rank:
-            if k == 0:
-                return 0.5
-            return float(HIST_RATIO ** (k - 0.5))
+            middle = 0.5 if k == 0 else float(HIST_RATIO ** (k - 0.5))
+            within = bounds[k] if bounds is not None else None
+            if within is None:
+                return middle
+            return min(max(middle, within[0]), within[1])
     raise AssertionError("unreachable: the ranks add up to n")
 
 
@@ -182,6 +196,57 @@ def summarize(samples: Iterable[Sample]) -> tuple[list[Totals], list[Totals]]:
     return [hours[k] for k in sorted(hours)], [days[k] for k in sorted(days)]
 
 
+Bins = list[dict[str, Any]]
+
+
+def phase_bins(rows: Iterable[Mapping[str, Any]]) -> Bins:
+    """``PhaseBins`` counts of raw result rows (column names as in ``check_results``),
+    in key order. DOWN checks are left out, as from every timing figure."""
+    found: dict[tuple[int, datetime, int, int], list[Any]] = {}
+    for r in rows:
+        if r["status"] == "DOWN":
+            continue
+        hour = hour_of(r["checked_at"])
+        for phase, name in enumerate(BIN_PHASES):
+            value = r[f"{name}_ms"]
+            if value is None:
+                continue
+            key = (r["monitor_num"], hour, phase, hist_bucket(value))
+            seen = found.get(key)
+            if seen is None:
+                found[key] = [1, value, value]
+            else:
+                seen[0] += 1
+                seen[1] = min(seen[1], value)
+                seen[2] = max(seen[2], value)
+    return [
+        {
+            "monitor_num": num,
+            "bucket_at": hour,
+            "phase": phase,
+            "bin": k,
+            "n": n,
+            "lo": lo,
+            "hi": hi,
+        }
+        for (num, hour, phase, k), (n, lo, hi) in sorted(found.items())
+    ]
+
+
+@functools.cache
+def _bins_upsert(dialect: str) -> Any:
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(BINS)
+    c, new = BINS.c, ins.excluded
+    return ins.on_conflict_do_update(
+        index_elements=[col.name for col in BINS.primary_key.columns],
+        set_={
+            "n": c.n + new.n,
+            "lo": case((new.lo < c.lo, new.lo), else_=c.lo),
+            "hi": case((new.hi > c.hi, new.hi), else_=c.hi),
+        },
+    )
+
+
 @functools.cache
 def _upsert(dialect: str, table: Table) -> Any:
     """One statement per store and level, run with many parameter sets (cached compile)."""
@@ -203,11 +268,15 @@ def _upsert(dialect: str, table: Table) -> Any:
     return ins.on_conflict_do_update(index_elements=list(KEY), set_=changes)
 
 
-async def _write(session: AsyncSession, hourly: list[Totals], daily: list[Totals]) -> None:
+async def _write(
+    session: AsyncSession, hourly: list[Totals], daily: list[Totals], bins: Bins
+) -> None:
     dialect = session.get_bind().dialect.name
     for table, rows in ((HOURLY, hourly), (DAILY, daily)):
         if rows:
             await session.execute(_upsert(dialect, table), rows)
+    if bins:
+        await session.execute(_bins_upsert(dialect), bins)
 
 
 async def maintenance_spans(
@@ -286,7 +355,7 @@ async def add_to_rollups(
     spans = await maintenance_spans(
         session, (monitor_ids[r["monitor_num"]] for r in rows), since=min(times), until=max(times)
     )
-    await _write(session, *summarize(samples_of(rows, spans, monitor_ids)))
+    await _write(session, *summarize(samples_of(rows, spans, monitor_ids)), phase_bins(rows))
 
 
 _RAW = [
@@ -314,6 +383,7 @@ async def backfill(session: AsyncSession, *, since: datetime | None = None) -> i
     start = day_of(since)
     await session.execute(delete(HOURLY).where(HOURLY.c.bucket_at >= start))
     await session.execute(delete(DAILY).where(DAILY.c.bucket_at >= start))
+    await session.execute(delete(BINS).where(BINS.c.bucket_at >= start))
     nums = select(CheckResult.monitor_num).where(CheckResult.checked_at >= start).distinct()
     found = await session.execute(
         select(Monitor.id, Monitor.num).where(Monitor.num.in_(nums.scalar_subquery()))
@@ -329,6 +399,7 @@ async def backfill(session: AsyncSession, *, since: datetime | None = None) -> i
         )
         rows = [dict(r._mapping) for r in result]
         spans = await maintenance_spans(session, [monitor_id], since=start, until=far)
-        await _write(session, *summarize(samples_of(rows, spans, {num: monitor_id})))
+        hourly, daily = summarize(samples_of(rows, spans, {num: monitor_id}))
+        await _write(session, hourly, daily, phase_bins(rows))
         read += len(rows)
     return read

@@ -40,8 +40,9 @@ async def monitor_performance(
 
     Failed (DOWN) checks are left out: their timings measure the failure, not the
     service. ``sampleCount`` is the number of checks the figures come from.
-    Past 24 hours the averages and the series come from the hourly rollups (whole
-    hours, from the hour ``hours`` ago); p95 is read from the raw rows.
+    Past 24 hours everything comes from the hourly rollups (whole hours, from the hour
+    ``hours`` ago): p95 is then read from per-phase latency histograms, within 12 % of
+    the exact value (exact for a phase that always took the same time).
     """
     issues: list[tuple[str, str]] = []
     span = parse_int(hours, "hours", default=24, low=1, high=168, issues=issues)

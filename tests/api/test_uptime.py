@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import math
+import random
 from datetime import timedelta
 
 import httpx
 
+from checks.base import Timings
 from store.clock import FrozenClock
 from store.db import Store
+from store.results import record_results
+from store.rollup_models import HIST_ERROR
 from store.uptime import percent
 from tests.api.conftest import Tenant
 from tests.api.helpers import create_monitor
-from tests.store.history import add_incident, write_history
+from tests.store.history import add_incident, item, write_history
 
 EVERY = timedelta(minutes=10)
 
@@ -150,7 +155,8 @@ async def test_performance_past_a_day_averages_the_rollups_like_the_raw_rows(
     }
     assert len(data["timeSeries"]) == 72 - 1  # hourly; the outage hour has no point
     assert data["timeSeries"][0]["timestamp"] == "2026-02-26T12:00:00.000Z"
-    # p95 of every phase, as the contract has it: exact, from the raw rows.
+    # p95 of every phase, as the contract has it, from the histograms: a bucket's
+    # reading is kept between its smallest and largest time, so a steady phase is exact.
     assert data["p95"] == {
         "dns": 1.0,
         "tcp": 2.0,
@@ -159,3 +165,36 @@ async def test_performance_past_a_day_averages_the_rollups_like_the_raw_rows(
         "download": 4.0,
         "total": 42.0,
     }
+
+
+async def test_performance_p95_past_a_day_is_within_the_histograms_stated_error(
+    client: httpx.AsyncClient, tenant: Tenant, store: Store, clock: FrozenClock
+) -> None:
+    now = clock.now()
+    clock.set(now - timedelta(days=3))
+    monitor_id = await create_monitor(client, tenant)
+    clock.set(now)
+    rng = random.Random(3)
+    # Spread phases (a few ms to seconds), a result every 10 minutes for 3 days.
+    shapes = {"dns": (1.5, 0.8), "tcp": (2.0, 0.3), "tls": (3.0, 1.2), "ttfb": (5.0, 1.0)}
+    batch, seen = [], {p: [] for p in (*shapes, "download", "total")}
+    for i in range(3 * 24 * 6):
+        phases = {p: rng.lognormvariate(*shape) for p, shape in shapes.items()}
+        phases["download"] = rng.uniform(2, 40)
+        phases["total"] = sum(phases.values())
+        for p, value in phases.items():
+            seen[p].append(value)
+        at = now - timedelta(days=3) + i * EVERY
+        batch.append(item(monitor_id, "UP", at=at, timings=Timings(**phases)))
+    async with store.transaction() as session:
+        await record_results(session, batch)
+
+    r = await client.get(
+        f"/api/monitors/{monitor_id}/performance?hours=168", headers=tenant.headers
+    )
+
+    p95 = r.json()["data"]["p95"]
+    for phase, values in seen.items():
+        exact = sorted(values)[math.ceil(0.95 * len(values)) - 1]
+        # Rounded to 0.1 ms on the way out.
+        assert abs(p95[phase] - exact) <= HIST_ERROR * exact + 0.05, (phase, p95[phase], exact)

@@ -33,13 +33,17 @@ def item(
     region: str = "local",
     total: float = 42.0,
     lateness_ms: float = 0.0,
+    timings: Timings | None = None,
 ) -> RecordedResult:
-    """One result as a worker would hand it to the writer."""
+    """One result as a worker would hand it to the writer (``timings`` default to
+    fixed phases adding up to ``total``)."""
+    if timings is None:
+        timings = Timings(dns=1.0, tcp=2.0, tls=3.0, ttfb=total - 10, download=4.0, total=total)
     result = CheckResult(
         status=status,  # type: ignore[arg-type]
-        response_time_ms=round(total),
+        response_time_ms=round(timings.total or 0),
         status_code=200 if status != "DOWN" else 503,
-        timings=Timings(dns=1.0, tcp=2.0, tls=3.0, ttfb=total - 10, download=4.0, total=total),
+        timings=timings,
         size_bytes=100,
         error=None if status != "DOWN" else "Expected status 200, got 503",
         details={"resolvedIp": "127.0.0.1"},

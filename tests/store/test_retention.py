@@ -21,10 +21,10 @@ from store.retention import (
     is_partitioned,
     partitions,
 )
-from store.rollup_models import HIST_COLUMNS
-from store.rollups import HOURLY
+from store.rollup_models import HIST_COLUMNS, PHASE_BINS_KEEP_DAYS
+from store.rollups import BINS, HOURLY
 from tests.conftest import PG_SERVER, _conninfo
-from tests.store.history import write_history
+from tests.store.history import nums_of, write_history
 from tests.workers.seed import add_monitors
 
 NOW = datetime(2026, 3, 31, 15, 30, tzinfo=UTC)
@@ -53,6 +53,24 @@ async def test_retention_keeps_exactly_the_configured_days(store: Store) -> None
                 for at in (cutoff(NOW, 400) - timedelta(hours=1), cutoff(NOW, 400))
             ],
         )
+        num = (await nums_of(s, mid))[mid]
+        bins_edge = cutoff(NOW, PHASE_BINS_KEEP_DAYS)
+        # Phase 0, bucket 0 (dns under 1 ms): the history above has none.
+        await s.execute(
+            insert(BINS),
+            [
+                {
+                    "monitor_num": num,
+                    "bucket_at": at,
+                    "phase": 0,
+                    "bin": 0,
+                    "n": 1,
+                    "lo": 0.5,
+                    "hi": 0.5,
+                }
+                for at in (bins_edge - timedelta(hours=1), bins_edge)
+            ],
+        )
 
     done = await apply_retention(store, now=NOW, days=30)
 
@@ -64,6 +82,14 @@ async def test_retention_keeps_exactly_the_configured_days(store: Store) -> None
         old = list(await s.scalars(select(HOURLY.c.bucket_at).where(HOURLY.c.region == "old")))
     assert old == [cutoff(NOW, 400)]
     assert done.hourly_deleted == 1
+    async with store.sessions() as s:
+        bins = list(await s.execute(select(BINS.c.bucket_at, BINS.c.bin)))
+    assert min(at for at, _ in bins) == bins_edge
+    assert [at for at, k in bins if k == 0] == [bins_edge]
+    # Every 6 hours, 5 phases (one bucket each) since the edge.
+    assert len(bins) == 1 + 5 * sum(
+        1 for i in range(written) if start + i * timedelta(hours=6) >= bins_edge
+    )
     # A second pass has nothing left to do.
     again = await apply_retention(store, now=NOW, days=30)
     assert (again.results_deleted, again.partitions_dropped) == (0, 0)

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from store.db import Store
 from store.models import CheckResult, Monitor
 from store.results import record_results
-from store.rollup_models import HIST_BUCKETS, HIST_COLUMNS, HIST_ERROR, PHASES
-from store.rollups import DAILY, HOURLY, backfill, percentile
+from store.rollup_models import BIN_PHASES, HIST_BUCKETS, HIST_COLUMNS, HIST_ERROR, PHASES
+from store.rollups import BINS, DAILY, HOURLY, backfill, percentile
 from tests.store.history import add_window, item
 from tests.workers.seed import add_monitors
 
@@ -53,6 +53,19 @@ def _expected(raw: list[dict[str, Any]], level: str) -> dict[tuple[str, str, dat
     return out
 
 
+def _expected_bins(raw: list[dict[str, Any]]) -> dict[tuple[int, datetime, int, int], Any]:
+    """(count, smallest, largest) per (monitor, hour, phase, bucket) of non-DOWN checks."""
+    times: dict[tuple[int, datetime, int, int], list[float]] = defaultdict(list)
+    for r in raw:
+        if r["status"] == "DOWN":
+            continue
+        hour = r["checked_at"].astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        for phase, name in enumerate(BIN_PHASES):
+            value = r[f"{name}_ms"]
+            times[(r["monitor_num"], hour, phase, bisect.bisect_right(EDGES, value))].append(value)
+    return {key: (len(v), min(v), max(v)) for key, v in times.items()}
+
+
 async def _compare(store: Store) -> None:
     async with store.sessions() as s:
         raw = [
@@ -81,15 +94,11 @@ async def _compare(store: Store) -> None:
                     want["total_min"],
                     want["total_max"] or None,
                 )
-
-
-async def _snapshot(store: Store) -> list[tuple[Any, ...]]:
-    async with store.sessions() as s:
-        return [
-            tuple(r)
-            for table in (HOURLY, DAILY)
-            for r in await s.execute(select(table).order_by(*table.primary_key.columns))
-        ]
+        bins = {
+            (r.monitor_num, r.bucket_at, r.phase, r.bin): (r.n, r.lo, r.hi)
+            for r in await s.execute(select(BINS))
+        }
+        assert bins == _expected_bins(raw)
 
 
 async def test_rollups_equal_raw_after_concurrent_writers_and_after_backfills(
