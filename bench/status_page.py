@@ -8,10 +8,12 @@ The database is dropped, created and migrated, then filled in SQL: ``--monitors`
 monitors with a check result every ``--every-min`` minutes for 365 days and a
 10-minute incident every week each, and one page whose components are the first
 ``--components`` monitors. The page's documents are then asked for in this process
-through the ASGI app (no network): "cold" is the first request after the app starts
-(empty render cache, new connections), "warm" the median of ``--runs`` later
+through the ASGI app (no network), started as ``vigil api`` starts it (routes prepared,
+heap settled): "cold" is the first request after the app starts (empty render cache,
+new connections), "warm" the median of ``--runs`` later
 requests that still render from the store (``fresh_s`` 0), and "cached" a request
 answered from the kept rendering. The last line printed is one JSON object.
+``--reuse`` measures the database an earlier run seeded (seeding takes minutes).
 
 The rollups the pages read (``pages/uptime_source.py`` through ``store.uptime``) are
 then summed from those rows in SQL (``bench.readside``), as the writer keeps them.
@@ -31,7 +33,7 @@ import httpx
 import psycopg
 from sqlalchemy import create_engine, text
 
-from api.main import create_app
+from api.main import create_app, prepare_routes
 from bench.checks import fresh_database
 from bench.readside import conninfo, daily_from_hourly, hourly_from_raw
 from store.clock import FrozenClock
@@ -39,6 +41,7 @@ from store.config import Settings
 from store.db import Store
 from store.orgs import create_org
 from store.status_pages import ComponentSpec, create_page
+from workers.serve import settle_heap
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -96,6 +99,20 @@ async def _time(client: httpx.AsyncClient, path: str) -> float:
 
 
 async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    if args.reuse:
+        store = Store(url)
+        async with store.sessions() as session:
+            page_id = await session.scalar(text("SELECT id FROM status_pages WHERE slug = 'bench'"))
+            assert page_id is not None, "nothing seeded yet: run without --reuse first"
+            component = f"/status/bench/badges/{await _first_component(session, page_id)}"
+        await store.close()
+        figures: dict[str, Any] = {"monitors": args.monitors, "components": args.components}
+    else:
+        component, figures = await _seed(url, args)
+    return await _measure_documents(url, args, component, figures)
+
+
+async def _seed(url: str, args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     sync = fresh_database(url)
     store = Store(url)
     async with store.transaction() as session:
@@ -136,6 +153,12 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         **rows,
         "rollupsBuiltS": built_s,
     }
+    return component, figures
+
+
+async def _measure_documents(
+    url: str, args: argparse.Namespace, component: str, figures: dict[str, Any]
+) -> dict[str, Any]:
     documents = {
         "html": "/status/bench",
         "summaryJson": "/status/bench/api/v2/summary.json",
@@ -147,6 +170,9 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         store = Store(url)
         settings = Settings(status_page_fresh_s=0, status_page_timeout_s=60)  # type: ignore[call-arg]
         app = create_app(settings, store=store, clock=FrozenClock(NOW))
+        # As a server starts (workers/serve.py).
+        prepare_routes(app)
+        settle_heap()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             cold = await _time(client, path)
@@ -157,6 +183,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         figures[f"{name}WarmP90Ms"] = round(sorted(warm)[int(0.9 * (len(warm) - 1))], 1)
     store = Store(url)
     app = create_app(Settings(), store=store, clock=FrozenClock(NOW))  # fresh_s 10: cached
+    prepare_routes(app)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench"
     ) as client:
@@ -186,6 +213,9 @@ def main() -> None:
     parser.add_argument("--components", type=int, default=50)
     parser.add_argument("--every-min", type=int, default=60)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the database an earlier run seeded"
+    )
     args = parser.parse_args()
     figures = asyncio.run(measure(args.database_url, args))
     for key, value in figures.items():

@@ -99,7 +99,8 @@ class MaintenanceView:
     created_at: datetime
 
 
-@dataclass(frozen=True)
+# Not frozen, as ``pages.uptime_source.DayUptime``: 4,500 per rendering of a big page.
+@dataclass(slots=True)
 class DayBar:
     day: date
     level: Literal["nodata", "ok", "minor", "major", "maintenance"]
@@ -230,9 +231,18 @@ def _by_day(
 
 
 async def load_view(
-    session: AsyncSession, page: StatusPage, *, now: datetime, only: str | None = None
+    session: AsyncSession,
+    page: StatusPage,
+    *,
+    now: datetime,
+    only: str | None = None,
+    days: bool = True,
 ) -> PageView:
-    """Everything the page shows, as of ``now``; ``only`` one component (for its badges)."""
+    """Everything the page shows, as of ``now``; ``only`` one component (for its badges).
+
+    ``days=False`` leaves out the daily figures (bars, uptime, response times) for
+    documents that show none: the Statuspage JSON and the feed (most of the time of a
+    big page)."""
     components = (await components_of(session, [page.id]))[page.id]
     if only is not None:
         components = [(c, m) for c, m in components if c.id == only]
@@ -241,7 +251,8 @@ async def load_view(
     for component, monitor in components:
         names.setdefault(monitor.id, []).append(component.display_name)
     since = day_start(now.date() - timedelta(days=BAR_DAYS - 1))
-    days = await uptime_source.daily_uptime(session, monitor_ids, days=BAR_DAYS, now=now)
+    ids_with_days = monitor_ids if days else []
+    days_of = await uptime_source.daily_uptime(session, ids_with_days, days=BAR_DAYS, now=now)
     incidents = await _incidents(session, monitor_ids, names, since=since, now=now)
     windows = await _maintenance(session, page.org_id, monitor_ids, names, since=since, now=now)
     last = await _last_statuses(session, monitor_ids)
@@ -268,10 +279,10 @@ async def load_view(
                 incidents=tuple(incident_days.get(d.day, ())),
                 maintenance=tuple(window_days.get(d.day, ())),
             )
-            for d in days.get(monitor.id, [])
+            for d in days_of.get(monitor.id, [])
         )
-        observed = sum(d.observed_s for d in days.get(monitor.id, []))
-        down = sum(d.downtime_s for d in days.get(monitor.id, []))
+        observed = sum(d.observed_s for d in days_of.get(monitor.id, []))
+        down = sum(d.downtime_s for d in days_of.get(monitor.id, []))
         regions = component.regions
         statuses = [
             s for (m, r), s in last.items() if m == monitor.id and (not regions or r in regions)
@@ -291,7 +302,7 @@ async def load_view(
                 ),
                 uptime90d=uptime_source.uptime_pct(observed, down),
                 bars=bars,
-                response_ms=tuple(d.avg_response_ms for d in days.get(monitor.id, [])),
+                response_ms=tuple(d.avg_response_ms for d in days_of.get(monitor.id, [])),
                 created_at=monitor.created_at,
             )
         )

@@ -77,8 +77,14 @@ class _RollupColumns:
 
 class HourlyRollup(_RollupColumns, Base):
     __tablename__ = "check_rollups_hourly"
-    # Organization-wide sums (the dashboard) and retention read a time range.
-    __table_args__ = (Index(None, "bucket_at"),)
+    __table_args__ = (
+        # Time before region: a monitor's hours are read by time range for every region
+        # at once, which a (monitor, region, time) key could only do by scanning all of
+        # the monitor's year (migration 0018).
+        PrimaryKeyConstraint("monitor_id", "bucket_at", "region"),
+        # Organization-wide sums (the dashboard) and retention read a time range.
+        Index(None, "bucket_at"),
+    )
 
 
 class DailyRollup(_RollupColumns, Base):
@@ -88,8 +94,8 @@ class DailyRollup(_RollupColumns, Base):
     __table_args__ = (
         PrimaryKeyConstraint(
             "monitor_id",
-            "region",
             "bucket_at",
+            "region",
             postgresql_include=[
                 "checks",
                 "up",

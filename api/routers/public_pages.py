@@ -76,13 +76,13 @@ def page_cache(request: Request) -> RenderCache:
 
 
 async def _view(
-    store: Store, clock: Clock, slug: str, *, only: str | None = None
+    store: Store, clock: Clock, slug: str, *, only: str | None = None, days: bool = True
 ) -> PageView | None:
     async with store.transaction() as session:
         page = await page_by_slug(session, slug)
         if page is None or not page.is_public:
             return None
-        return await load_view(session, page, now=clock.now(), only=only)
+        return await load_view(session, page, now=clock.now(), only=only, days=days)
 
 
 def _respond(request: Request, served: Served) -> Response:
@@ -164,7 +164,7 @@ async def statuspage_json(
         )
 
     async def produce() -> tuple[bytes, str] | None:
-        view = await _view(store, clock, slug)
+        view = await _view(store, clock, slug, days=False)
         if view is None:
             return None
         doc = statuspage.document(view, name, url=page_url(view.page, settings.base_url))
@@ -184,7 +184,7 @@ async def atom_feed(
     """An Atom feed of incidents and maintenance."""
 
     async def produce() -> tuple[bytes, str] | None:
-        view = await _view(store, clock, slug)
+        view = await _view(store, clock, slug, days=False)
         if view is None:
             return None
         return feed.atom(view, url=page_url(view.page, settings.base_url)), "application/atom+xml"
