@@ -388,18 +388,19 @@ async def _incidents(
             updates.setdefault(update.incident_id, []).append(
                 UpdateView(update.id, update.status, update.body, update.created_at)
             )
+    components = {m: tuple(n) for m, n in names.items()}
     return [
         IncidentView(
-            id=row.id,
-            monitor_id=row.monitor_id,
-            components=tuple(names.get(row.monitor_id, ())),
-            cause=row.cause,
-            started_at=row.started_at,
-            resolved_at=row.resolved_at,
-            in_maintenance=bool(row.in_maintenance),
-            updates=tuple(updates.get(row.id, ())),
+            incident_id,
+            monitor_id,
+            components.get(monitor_id, ()),
+            cause,
+            started_at,
+            resolved_at,
+            bool(in_maintenance),
+            tuple(updates.get(incident_id, ())),
         )
-        for row in rows
+        for incident_id, monitor_id, cause, started_at, resolved_at, in_maintenance in rows
     ]
 
 
