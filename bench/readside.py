@@ -263,11 +263,11 @@ def _scalar(conn: psycopg.Connection[Any], sql: str) -> int:
 
 
 def raw_bytes(conn: psycopg.Connection[Any]) -> int:
-    row = conn.execute(
+    return _scalar(
+        conn,
         "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits "
-        "WHERE inhparent = 'check_results'::regclass"
-    ).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+        "WHERE inhparent = 'check_results'::regclass",
+    )
 
 
 async def median_ms(call: Callable[[], Awaitable[Any]], *, runs: int = 15) -> float:

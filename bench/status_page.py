@@ -184,6 +184,7 @@ async def _measure_documents(
     store = Store(url)
     app = create_app(Settings(), store=store, clock=FrozenClock(NOW))  # fresh_s 10: cached
     prepare_routes(app)
+    settle_heap()
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench"
     ) as client:

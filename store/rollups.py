@@ -55,7 +55,6 @@ from store.rollup_models import (
 HOURLY: Table = HourlyRollup.__table__  # type: ignore[assignment]
 DAILY: Table = DailyRollup.__table__  # type: ignore[assignment]
 BINS: Table = PhaseBins.__table__  # type: ignore[assignment]
-KEY = ("monitor_id", "region", "bucket_at")
 COUNTERS = (
     "checks",
     "up",
@@ -233,12 +232,17 @@ def phase_bins(rows: Iterable[Mapping[str, Any]]) -> Bins:
     ]
 
 
+def _key(table: Table) -> list[str]:
+    """The primary key's columns: what an upsert's conflict is on."""
+    return [column.name for column in table.primary_key.columns]
+
+
 @functools.cache
 def _bins_upsert(dialect: str) -> Any:
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(BINS)
     c, new = BINS.c, ins.excluded
     return ins.on_conflict_do_update(
-        index_elements=[col.name for col in BINS.primary_key.columns],
+        index_elements=_key(BINS),
         set_={
             "n": c.n + new.n,
             "lo": case((new.lo < c.lo, new.lo), else_=c.lo),
@@ -265,7 +269,7 @@ def _upsert(dialect: str, table: Table) -> Any:
         (or_(c.total_max.is_(None), new.total_max > c.total_max), new.total_max),
         else_=c.total_max,
     )
-    return ins.on_conflict_do_update(index_elements=list(KEY), set_=changes)
+    return ins.on_conflict_do_update(index_elements=_key(table), set_=changes)
 
 
 async def _write(
@@ -399,7 +403,8 @@ async def backfill(session: AsyncSession, *, since: datetime | None = None) -> i
         )
         rows = [dict(r._mapping) for r in result]
         spans = await maintenance_spans(session, [monitor_id], since=start, until=far)
-        hourly, daily = summarize(samples_of(rows, spans, {num: monitor_id}))
-        await _write(session, hourly, daily, phase_bins(rows))
+        await _write(
+            session, *summarize(samples_of(rows, spans, {num: monitor_id})), phase_bins(rows)
+        )
         read += len(rows)
     return read
