@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import fastapi.routing
 from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp
 
@@ -43,6 +44,7 @@ from api.routers import (
     uptime,
 )
 from api.routers.heartbeat import PingLimits, TokenLimiter
+from pages.render import load_templates
 from store.clock import Clock, SystemClock
 from store.config import Settings
 from store.db import Store
@@ -123,14 +125,22 @@ def create_app(
     return app
 
 
-def prepare_routes(app: FastAPI) -> None:
-    """Build what FastAPI builds on the first request that reaches each router (a
-    TypeAdapter per parameter and body field: about 0.4 s for this API), so that a
-    server's first request costs what the others do. Called once a server starts;
-    the apps tests create skip it."""
+def prepare_app(app: FastAPI) -> None:
+    """Build what is otherwise built on the first request that needs it, so that a
+    server's first request costs what the others do: FastAPI's state of each router
+    (a TypeAdapter per parameter and body field: about 0.4 s for this API), where each
+    endpoint's source is (FastAPI reads it for error messages: a few ms per endpoint's
+    first request) and the status pages' templates. Called once a server starts; the
+    apps tests create skip it."""
+    load_templates()
+    # A private helper of FastAPI 0.16x, cached by function; without it, nothing to do.
+    endpoint_context = getattr(fastapi.routing, "_extract_endpoint_context", None)
 
     def walk(routes: list[Any]) -> None:
         for route in routes:
+            dependant = getattr(route, "dependant", None)
+            if endpoint_context is not None and getattr(dependant, "call", None) is not None:
+                endpoint_context(dependant.call)
             # FastAPI's included routers (0.16x) expose this; older ones build eagerly.
             candidates = getattr(route, "effective_candidates", None)
             if callable(candidates):

@@ -31,11 +31,13 @@ from typing import Any
 
 import httpx
 import psycopg
+from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
-from api.main import create_app, prepare_routes
+from api.main import create_app, prepare_app
 from bench.checks import fresh_database
 from bench.readside import conninfo, daily_from_hourly, hourly_from_raw
+from store.bootstrap import bootstrap
 from store.clock import FrozenClock
 from store.config import Settings
 from store.db import Store
@@ -167,12 +169,8 @@ async def _measure_documents(
     }
     for name, path in documents.items():
         # A new app and store per document: its first request is cold.
-        store = Store(url)
         settings = Settings(status_page_fresh_s=0, status_page_timeout_s=60)  # type: ignore[call-arg]
-        app = create_app(settings, store=store, clock=FrozenClock(NOW))
-        # As a server starts (workers/serve.py).
-        prepare_routes(app)
-        settle_heap()
+        store, app = await _started(url, settings)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             cold = await _time(client, path)
@@ -181,10 +179,7 @@ async def _measure_documents(
         figures[f"{name}ColdMs"] = round(cold, 1)
         figures[f"{name}WarmMs"] = round(statistics.median(warm), 1)
         figures[f"{name}WarmP90Ms"] = round(sorted(warm)[int(0.9 * (len(warm) - 1))], 1)
-    store = Store(url)
-    app = create_app(Settings(), store=store, clock=FrozenClock(NOW))  # fresh_s 10: cached
-    prepare_routes(app)
-    settle_heap()
+    store, app = await _started(url, Settings())  # fresh_s 10: cached
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench"
     ) as client:
@@ -193,6 +188,17 @@ async def _measure_documents(
     await store.close()
     figures["htmlCachedMs"] = round(statistics.median(cached), 2)
     return figures
+
+
+async def _started(url: str, settings: Settings) -> tuple[Store, FastAPI]:
+    """A store and app, started as ``vigil api`` starts them (``workers/serve.py``)."""
+    store = Store(url)
+    # A no-op on a seeded store but for its first connection, as in a server.
+    await bootstrap(store, settings, now=NOW)
+    app = create_app(settings, store=store, clock=FrozenClock(NOW))
+    prepare_app(app)
+    settle_heap()
+    return store, app
 
 
 async def _first_component(session: Any, page_id: str) -> str:

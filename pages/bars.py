@@ -8,6 +8,7 @@ of text goes through ``escape``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 
 from markupsafe import Markup, escape
 
@@ -22,20 +23,29 @@ def bars_html(
     day_text: Callable[[DayBar], str],
     hm: Callable[..., str],
     when: Callable[..., str],
+    plain: dict[tuple[date, str, float], str] | None = None,
 ) -> Markup:
-    """``<li>`` per day: a labelled bar, or a ``<details>`` listing the day's events."""
+    """``<li>`` per day: a labelled bar, or a ``<details>`` listing the day's events.
+
+    ``plain`` keeps the HTML of days without events between calls: a page's
+    components share their 90 dates, and most of their days read the same."""
     out: list[str] = []
+    known = {} if plain is None else plain
     for n, bar in enumerate(bars, start=1):
-        said = day_text(bar)
-        level = f"bar lv-{bar.level}"
         if not (bar.incidents or bar.maintenance):
             # Most bars: a date and day_text's fixed words and figures (nothing to
             # escape: tests/pages/test_bars.py pins that), without escape's Markup per bar.
-            out.append(
-                f'<li><span class="{level}" role="img" title="{bar.day.isoformat()}: {said}">'
-                "</span></li>"
-            )
+            key = (bar.day, bar.level, bar.downtime_s)
+            html = known.get(key)
+            if html is None:
+                html = known[key] = (
+                    f'<li><span class="bar lv-{bar.level}" role="img"'
+                    f' title="{bar.day.isoformat()}: {day_text(bar)}"></span></li>'
+                )
+            out.append(html)
             continue
+        said = day_text(bar)
+        level = f"bar lv-{bar.level}"
         text = escape(f"{bar.day.isoformat()}: {said}")
         items = [
             f"<li>{escape(i.title)} ({hm(i.started_at)}"

@@ -14,34 +14,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import uptime as read_side
-
-DAY = timedelta(days=1)
-
-
-# Not frozen: a frozen dataclass's __init__ costs 4 times as much, and a big page
-# makes 4,500 of these per rendering.
-@dataclass(slots=True)
-class DayUptime:
-    """One UTC day of one monitor."""
-
-    day: date
-    checks: int
-    failed: int
-    downtime_s: float
-    maintenance_s: float
-    # Seconds of the day the monitor existed, up to now (0: no data for the day).
-    observed_s: float
-    avg_response_ms: float | None
-
-    @property
-    def uptime_pct(self) -> float | None:
-        return uptime_pct(self.observed_s, self.downtime_s)
+from store.uptime import DayUptime
 
 
 def uptime_pct(observed_s: float, downtime_s: float) -> float | None:
@@ -56,42 +34,29 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def _overlap_s(start: datetime, end: datetime, lo: datetime, hi: datetime) -> float:
-    return max(0.0, (min(end, hi) - max(start, lo)).total_seconds())
-
-
 async def daily_uptime(
     session: AsyncSession, monitor_ids: Sequence[str], *, days: int, now: datetime
 ) -> dict[str, list[DayUptime]]:
     """The last ``days`` UTC days (today last) of each monitor; an unknown id gets
-    days without data."""
+    days without data.
+
+    The read side's own day objects, not copies: a big page reads 4,500 of them."""
     first = now.astimezone(UTC).date() - timedelta(days=days - 1)
     out: dict[str, list[DayUptime]] = {}
     if not monitor_ids:
         return out
     found = await read_side.daily_uptime(session, monitor_ids, days=days, now=now)
-    dates = [first + timedelta(days=k) for k in range(days)]
     for monitor_id in monitor_ids:
-        by_day = {d.date: d for d in found.get(monitor_id, ())}
-        rows = []
-        for day in dates:
-            d = by_day.get(day)
-            # Positional, in the fields' order: 4,500 of these on a big page.
-            rows.append(
-                DayUptime(day, 0, 0, 0.0, 0.0, 0.0, None)
-                if d is None
-                else DayUptime(
-                    day,
-                    d.checks,
-                    d.down,
-                    d.downtime_s,
-                    d.maintenance_s,
-                    d.observed_s,
-                    d.mean_total_ms,
-                )
-            )
-        out[monitor_id] = rows
+        mine = found.get(monitor_id)
+        out[monitor_id] = mine if mine is not None else _no_data(first, days)
     return out
+
+
+def _no_data(first: date, days: int) -> list[DayUptime]:
+    return [
+        DayUptime(first + timedelta(days=k), 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0, ())
+        for k in range(days)
+    ]
 
 
 async def uptime_since(

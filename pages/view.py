@@ -15,10 +15,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pages import uptime_source
-from pages.uptime_source import DayUptime, day_start
+from pages.uptime_source import day_start
 from store.models import Incident, MaintenanceWindow, Monitor, MonitorSchedule
 from store.status_page_models import IncidentUpdate, StatusPage, StatusPageNotice
 from store.status_pages import Component, components_of
+from store.uptime import DayUptime
 
 Status = Literal["operational", "degraded", "partial_outage", "major_outage", "maintenance"]
 # Worst first: the overall status is the worst of its parts.
@@ -99,13 +100,16 @@ class MaintenanceView:
     created_at: datetime
 
 
-# Not frozen, as ``pages.uptime_source.DayUptime``: 4,500 per rendering of a big page.
+Level = Literal["nodata", "ok", "minor", "major", "maintenance"]
+
+
+# Not frozen (a frozen dataclass's __init__ costs 4 times as much): 4,500 per
+# rendering of a big page.
 @dataclass(slots=True)
 class DayBar:
     day: date
-    level: Literal["nodata", "ok", "minor", "major", "maintenance"]
+    level: Level
     downtime_s: float
-    uptime_pct: float | None
     incidents: tuple[IncidentView, ...]
     maintenance: tuple[MaintenanceView, ...]
 
@@ -190,9 +194,7 @@ def component_status(
     return "operational"
 
 
-def bar_level(
-    day: DayUptime, maintenance: Sequence[MaintenanceView]
-) -> Literal["nodata", "ok", "minor", "major", "maintenance"]:
+def bar_level(day: DayUptime, maintenance: Sequence[MaintenanceView]) -> Level:
     if day.observed_s <= 0:
         # A day wholly under maintenance has no observed time, but is not "no data".
         return "maintenance" if maintenance or day.maintenance_s > 0 else "nodata"
@@ -218,7 +220,7 @@ def days_covered(start: datetime, end: datetime | None, *, until: datetime) -> l
 
 def _by_day(
     items: Sequence[MaintenanceView] | Sequence[IncidentView], *, now: datetime
-) -> dict[date, list[Any]]:
+) -> dict[date, tuple[Any, ...]]:
     out: dict[date, list[Any]] = {}
     for item in items:
         if isinstance(item, MaintenanceView):
@@ -227,7 +229,7 @@ def _by_day(
             span = days_covered(item.started_at, item.resolved_at, until=now)
         for day in span:
             out.setdefault(day, []).append(item)
-    return out
+    return {day: tuple(found) for day, found in out.items()}
 
 
 async def load_view(
@@ -270,19 +272,22 @@ async def load_view(
         my_windows = [w for w in windows if _applies(w, component.display_name)]
         incident_days = _by_day(incidents_by_monitor.get(monitor.id, []), now=now)
         window_days = _by_day(my_windows, now=now)
-        bars = tuple(
-            DayBar(
-                day=d.day,
-                level=bar_level(d, window_days.get(d.day, ())),
-                downtime_s=d.downtime_s,
-                uptime_pct=d.uptime_pct,
-                incidents=tuple(incident_days.get(d.day, ())),
-                maintenance=tuple(window_days.get(d.day, ())),
+        mine = days_of.get(monitor.id, [])
+        bars = []
+        observed = down = 0.0
+        for d in mine:
+            observed += d.observed_s
+            down += d.downtime_s
+            todays = window_days.get(d.date, ())
+            bars.append(
+                DayBar(
+                    d.date,
+                    bar_level(d, todays),
+                    d.downtime_s,
+                    incident_days.get(d.date, ()),
+                    todays,
+                )
             )
-            for d in days_of.get(monitor.id, [])
-        )
-        observed = sum(d.observed_s for d in days_of.get(monitor.id, []))
-        down = sum(d.downtime_s for d in days_of.get(monitor.id, []))
         regions = component.regions
         statuses = [
             s for (m, r), s in last.items() if m == monitor.id and (not regions or r in regions)
@@ -301,8 +306,8 @@ async def load_view(
                     in_maintenance=any(w.in_progress for w in my_windows),
                 ),
                 uptime90d=uptime_source.uptime_pct(observed, down),
-                bars=bars,
-                response_ms=tuple(d.avg_response_ms for d in days_of.get(monitor.id, [])),
+                bars=tuple(bars),
+                response_ms=tuple(d.mean_total_ms for d in mine),
                 created_at=monitor.created_at,
             )
         )

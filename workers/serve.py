@@ -21,7 +21,7 @@ from alerting.dispatcher import Dispatcher
 from alerting.evaluator import Evaluator
 from alerting.heartbeats import sweep_missed
 from alerting.housekeeping import run_alert_duties
-from api.main import create_app, prepare_routes
+from api.main import create_app, prepare_app
 from pages.duties import run_page_duties
 from store.bootstrap import Bootstrapped, bootstrap
 from store.clock import SystemClock
@@ -101,7 +101,7 @@ async def serve(
         server: asyncio.Task[None] | None = None
         if api:
             app = create_app(settings, store=store, clock=clock)
-            prepare_routes(app)
+            prepare_app(app)
             config = uvicorn.Config(
                 app,
                 host=settings.host,

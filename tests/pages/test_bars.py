@@ -12,7 +12,7 @@ from pages.view import DayBar
 
 
 def _bar(level: str, downtime_s: float) -> DayBar:
-    return DayBar(date(2026, 3, 1), level, downtime_s, 99.5, (), ())  # type: ignore[arg-type]
+    return DayBar(date(2026, 3, 1), level, downtime_s, (), ())  # type: ignore[arg-type]
 
 
 def test_a_plain_days_text_needs_no_escaping_and_is_in_its_title() -> None:
