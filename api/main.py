@@ -138,9 +138,9 @@ def prepare_app(app: FastAPI) -> None:
 
     def walk(routes: list[Any]) -> None:
         for route in routes:
-            dependant = getattr(route, "dependant", None)
-            if endpoint_context is not None and getattr(dependant, "call", None) is not None:
-                endpoint_context(dependant.call)
+            call = getattr(getattr(route, "dependant", None), "call", None)
+            if endpoint_context is not None and call is not None:
+                endpoint_context(call)
             # FastAPI's included routers (0.16x) expose this; older ones build eagerly.
             candidates = getattr(route, "effective_candidates", None)
             if callable(candidates):
