@@ -15,6 +15,8 @@ from markupsafe import Markup, escape
 from pages.view import DayBar
 
 _HALF = 45
+# %b of the C locale, without strftime (600 calls on a big page).
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def bars_html(
@@ -60,7 +62,7 @@ def bars_html(
         side = "tip-l" if n > _HALF else "tip-r"
         out.append(
             f'<li><details><summary class="{level}"><span class="sr">{text}</span></summary>'
-            f'<div class="tip {side}"><strong>{bar.day.strftime("%d %b %Y")}</strong>: '
+            f'<div class="tip {side}"><strong>{bar.day.day:02d} {_MONTHS[bar.day.month - 1]} {bar.day.year}</strong>: '
             f"{escape(said)}"
             + (f"<ul>{''.join(items)}</ul>" if items else "")
             + (f"<ul>{''.join(windows)}</ul>" if windows else "")

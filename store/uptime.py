@@ -422,12 +422,30 @@ def _day_with_events(
     d0: float,
     n: Sequence[Any],
     born: float,
-    windows: Iterable[tuple[float, float, str]],
+    windows: Sequence[tuple[float, float, str]],
     incidents: Iterable[tuple[float, float, str]],
 ) -> DayUptime:
     """A day that maintenance, an incident or the monitor's creation cut into."""
     a, b = bounds
     todays = list(incidents)
+    if not windows and born <= a and n[_MASK] == 0xFFFFFF:
+        # Checks every hour and incidents only (a status page's usual special day):
+        # the incidents' time in the day is all the downtime.
+        return DayUptime(
+            day,
+            b - a,
+            _length(_clip(((x, y) for x, y, _ in todays), a, b)),
+            0.0,
+            0.0,
+            n[_CHECKS],
+            n[_UP],
+            n[_DEGRADED],
+            n[_DOWN],
+            n[_MNT],
+            tuple(sorted({i for _, _, i in todays})),
+            float(n[_TOTAL_SUM]),
+            n[_TOTAL_COUNT],
+        )
     m = _clip(((x, y) for x, y, _ in windows), a, b)
     before = [(a, min(born, b))] if born > a else []
     gap = _minus(_union(_no_data(d0, a, b, n[_MASK]) + before), m)
