@@ -60,9 +60,10 @@ def bars_html(
             for w in bar.maintenance
         ]
         side = "tip-l" if n > _HALF else "tip-r"
+        day = f"{bar.day.day:02d} {_MONTHS[bar.day.month - 1]} {bar.day.year}"
         out.append(
             f'<li><details><summary class="{level}"><span class="sr">{text}</span></summary>'
-            f'<div class="tip {side}"><strong>{bar.day.day:02d} {_MONTHS[bar.day.month - 1]} {bar.day.year}</strong>: '
+            f'<div class="tip {side}"><strong>{day}</strong>: '
             f"{escape(said)}"
             + (f"<ul>{''.join(items)}</ul>" if items else "")
             + (f"<ul>{''.join(windows)}</ul>" if windows else "")

@@ -28,7 +28,7 @@ STALE_MARK = "<!--stale-->"
 # Formatted by hand, not by strftime: a big page writes ~2,000 of these, and
 # strftime cost 4 times as much.
 def when(value: datetime) -> str:
-    return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d} UTC"
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {hm(value)} UTC"
 
 
 def hm(value: datetime) -> str:
