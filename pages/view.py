@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,6 +98,8 @@ class MaintenanceView:
     in_progress: bool
     components: tuple[str, ...]
     created_at: datetime
+    # None: org-wide, every component's.
+    monitor_id: str | None = None
 
 
 Level = Literal["nodata", "ok", "minor", "major", "maintenance"]
@@ -219,16 +221,12 @@ def days_covered(start: datetime, end: datetime | None, *, until: datetime) -> l
 
 
 def _by_day(
-    items: Sequence[MaintenanceView] | Sequence[IncidentView], *, now: datetime
-) -> dict[date, tuple[Any, ...]]:
-    out: dict[date, list[Any]] = {}
-    for item in items:
-        if isinstance(item, MaintenanceView):
-            span = days_covered(item.starts_at, item.ends_at, until=max(item.ends_at, now))
-        else:
-            span = days_covered(item.started_at, item.resolved_at, until=now)
-        for day in span:
-            out.setdefault(day, []).append(item)
+    windows: Sequence[MaintenanceView], *, now: datetime
+) -> dict[date, tuple[MaintenanceView, ...]]:
+    out: dict[date, list[MaintenanceView]] = {}
+    for window in windows:
+        for day in days_covered(window.starts_at, window.ends_at, until=max(window.ends_at, now)):
+            out.setdefault(day, []).append(window)
     return {day: tuple(found) for day, found in out.items()}
 
 
@@ -264,13 +262,10 @@ async def load_view(
             select(Incident).where(Incident.monitor_id.in_(monitor_ids), Incident.is_active)
         )
     }
-    incidents_by_monitor: dict[str, list[IncidentView]] = {}
-    for incident in incidents:
-        incidents_by_monitor.setdefault(incident.monitor_id, []).append(incident)
+    by_id = {i.id: i for i in incidents}
     views = []
     for component, monitor in components:
-        my_windows = [w for w in windows if _applies(w, component.display_name)]
-        incident_days = _by_day(incidents_by_monitor.get(monitor.id, []), now=now)
+        my_windows = [w for w in windows if _applies(w, monitor.id)]
         window_days = _by_day(my_windows, now=now)
         mine = days_of.get(monitor.id, [])
         bars = []
@@ -279,15 +274,13 @@ async def load_view(
             observed += d.observed_s
             down += d.downtime_s
             todays = window_days.get(d.date, ())
-            bars.append(
-                DayBar(
-                    d.date,
-                    bar_level(d, todays),
-                    d.downtime_s,
-                    incident_days.get(d.date, ()),
-                    todays,
-                )
+            # The day's incidents as the read side counted them into its downtime.
+            found = (
+                tuple(sorted((by_id[i] for i in d.incident_ids if i in by_id), key=_started))
+                if d.incident_ids
+                else ()
             )
+            bars.append(DayBar(d.date, bar_level(d, todays), d.downtime_s, found, todays))
         regions = component.regions
         statuses = [
             s for (m, r), s in last.items() if m == monitor.id and (not regions or r in regions)
@@ -335,9 +328,13 @@ async def load_view(
     )
 
 
-def _applies(window: MaintenanceView, component_name: str) -> bool:
-    # An org-wide window has no components named and covers every component.
-    return not window.components or component_name in window.components
+def _applies(window: MaintenanceView, monitor_id: str) -> bool:
+    # By monitor, not by component name: two components may share a name.
+    return window.monitor_id is None or window.monitor_id == monitor_id
+
+
+def _started(incident: IncidentView) -> tuple[datetime, str]:
+    return incident.started_at, incident.id
 
 
 def _grouped(
@@ -442,6 +439,7 @@ async def _maintenance(
             in_progress=w.starts_at <= now < w.ends_at,
             components=tuple(names.get(w.monitor_id, ())) if w.monitor_id else (),
             created_at=w.created_at,
+            monitor_id=w.monitor_id,
         )
         for w in rows
     ]

@@ -23,3 +23,15 @@ def test_a_plain_days_text_needs_no_escaping_and_is_in_its_title() -> None:
             assert str(escape(said)) == said, said
             html = bars_html([bar], day_text=day_text, hm=hm, when=when)
             assert f'title="2026-03-01: {said}"' in html
+
+
+def test_plain_days_kept_between_components_keep_each_days_own_level() -> None:
+    plain: dict[tuple[date, str, float], str] = {}
+    ok, nodata, minor = _bar("ok", 0.0), _bar("nodata", 0.0), _bar("minor", 120.0)
+
+    first = bars_html([ok], day_text=day_text, hm=hm, when=when, plain=plain)
+    second = bars_html([nodata, minor, ok], day_text=day_text, hm=hm, when=when, plain=plain)
+
+    assert first.count("lv-ok") == 1
+    assert [second.count(f"lv-{level}") for level in ("nodata", "minor", "ok")] == [1, 1, 1]
+    assert 'title="2026-03-01: 2 min down"' in second

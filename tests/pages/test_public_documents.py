@@ -324,6 +324,25 @@ async def test_badge_of_an_unknown_kind_or_component_is_404(
     assert (await web.get("/status/acme/badges/spc_nope/status.svg")).status_code == 404
 
 
+async def test_maintenance_of_one_monitor_does_not_hide_another_of_the_same_name(
+    web: httpx.AsyncClient, built: scenario.Scenario
+) -> None:
+    # The API monitor is in maintenance; the website (down now) is renamed "API" too.
+    components = [
+        {"monitorId": built.api, "displayName": "API", "group": "Backend"},
+        {"monitorId": built.web, "displayName": "API", "group": "Frontend"},
+    ]
+    response = await web.put(
+        "/api/status-pages/acme", headers=built.tenant.headers, json={"components": components}
+    )
+    assert response.status_code == 200, response.text
+
+    found = (await _doc(web, "components.json"))["components"]
+
+    statuses = sorted(c["status"] for c in found if not c["group"])
+    assert statuses == ["major_outage", "under_maintenance"]
+
+
 async def test_a_private_page_is_not_served_publicly(
     web: httpx.AsyncClient, built: scenario.Scenario
 ) -> None:
