@@ -35,17 +35,23 @@ def day_start(day: date) -> datetime:
 
 
 async def daily_uptime(
-    session: AsyncSession, monitor_ids: Sequence[str], *, days: int, now: datetime
+    session: AsyncSession,
+    monitor_ids: Sequence[str],
+    *,
+    days: int,
+    now: datetime,
+    events: read_side.Events | None = None,
 ) -> dict[str, list[DayUptime]]:
     """The last ``days`` UTC days (today last) of each monitor; an unknown id gets
-    days without data.
+    days without data. ``events``: the incidents and maintenance the page has read
+    (``store.uptime.Events``), not read again.
 
     The read side's own day objects, not copies: a big page reads 4,500 of them."""
     first = now.astimezone(UTC).date() - timedelta(days=days - 1)
     out: dict[str, list[DayUptime]] = {}
     if not monitor_ids:
         return out
-    found = await read_side.daily_uptime(session, monitor_ids, days=days, now=now)
+    found = await read_side.daily_uptime(session, monitor_ids, days=days, now=now, events=events)
     for monitor_id in monitor_ids:
         mine = found.get(monitor_id)
         out[monitor_id] = mine if mine is not None else _no_data(first, days)

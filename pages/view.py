@@ -19,7 +19,7 @@ from pages.uptime_source import day_start
 from store.models import Incident, MaintenanceWindow, Monitor, MonitorSchedule
 from store.status_page_models import IncidentUpdate, StatusPage, StatusPageNotice
 from store.status_pages import Component, components_of
-from store.uptime import DayUptime
+from store.uptime import DayUptime, Events
 
 Status = Literal["operational", "degraded", "partial_outage", "major_outage", "maintenance"]
 # Worst first: the overall status is the worst of its parts.
@@ -251,10 +251,19 @@ async def load_view(
     for component, monitor in components:
         names.setdefault(monitor.id, []).append(component.display_name)
     since = day_start(now.date() - timedelta(days=BAR_DAYS - 1))
-    ids_with_days = monitor_ids if days else []
-    days_of = await uptime_source.daily_uptime(session, ids_with_days, days=BAR_DAYS, now=now)
     incidents = await _incidents(session, monitor_ids, names, since=since, now=now)
     windows = await _maintenance(session, page.org_id, monitor_ids, names, since=since, now=now)
+    # The daily figures count the incidents and maintenance just read (not read again).
+    events = Events(
+        created={m.id: m.created_at for _, m in components},
+        incidents=[(i.monitor_id, i.id, i.started_at, i.resolved_at) for i in incidents],
+        windows={
+            m: [(w.starts_at, w.ends_at) for w in windows if _applies(w, m)] for m in monitor_ids
+        },
+    )
+    days_of = await uptime_source.daily_uptime(
+        session, monitor_ids if days else [], days=BAR_DAYS, now=now, events=events
+    )
     last = await _last_statuses(session, monitor_ids)
     active_rows = {
         i.monitor_id: i

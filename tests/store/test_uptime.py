@@ -10,7 +10,7 @@ from store.db import Store
 from store.models import Monitor
 from store.rollup_models import HIST_COLUMNS
 from store.rollups import DAILY
-from store.uptime import UptimeSummary, percent, uptime_days
+from store.uptime import UptimeSummary, percent, read_events, uptime_days
 from tests.store.history import add_incident, add_window, write_history
 from tests.workers.seed import add_monitors
 
@@ -174,3 +174,32 @@ async def test_one_failure_in_a_year_reads_99_999_not_100(store: Store) -> None:
     assert year.uptime_by_time == 99.999
     assert year.downtime_s == 60
     assert year.incidents == 1
+
+
+async def test_events_read_over_a_wider_span_give_the_same_days(store: Store) -> None:
+    # A status page passes the incidents and maintenance it read for itself (from the
+    # first bar's day to now, upcoming windows too): they must count as if read for
+    # the span asked.
+    (mid,) = await add_monitors(store, 1, url="http://127.0.0.1:9/", now=D - 3 * DAY)
+    org = await _org(store, mid)
+    await write_history(store, mid, start=D - 3 * DAY, end=D + DAY, every=MIN10)
+    await add_incident(store, mid, start=D - 2 * DAY - MIN10, end=D - 2 * DAY + MIN10)
+    await add_incident(store, mid, start=D + timedelta(hours=1), end=D + timedelta(hours=2))
+    await add_incident(store, mid, start=D + timedelta(hours=20), end=None)  # after `until`
+    await add_window(store, mid, org, start=D - 2 * DAY - DAY, end=D - 2 * DAY + MIN10)
+    await add_window(store, mid, org, start=D + timedelta(hours=19), end=D + timedelta(hours=22))
+    # From mid-day: the first incident and window ended before it.
+    since, until = D - 2 * DAY + timedelta(hours=6), D + timedelta(hours=12)
+
+    async with store.sessions() as s:
+        read = await uptime_days(s, [mid], since=since, until=until)
+        wide = await read_events(s, [mid], since=since - 5 * DAY, until=until + 5 * DAY)
+        passed = await uptime_days(s, [mid], since=since, until=until, events=wide)
+
+    assert len(wide.incidents) == 3 and len(wide.windows[mid]) == 2
+    assert passed == read
+    assert [(d.downtime_s, d.incidents, d.maintenance_s) for d in read[mid]] == [
+        (0.0, 0, 0.0),
+        (0.0, 0, 0.0),
+        (3600.0, 1, 0.0),
+    ]
