@@ -71,7 +71,7 @@ async def uptime_since(
     """Uptime percent of each monitor from ``since`` to ``now`` (for badges: 24 h ...)."""
     if not monitor_ids:
         return {}
-    found = await read_side.uptime_days(session, monitor_ids, since=since, until=now)
+    found = await read_side.uptime_days(session, monitor_ids, since=since, until=now, to_now=True)
     out: dict[str, float | None] = {}
     for monitor_id in monitor_ids:
         days = found.get(monitor_id, [])

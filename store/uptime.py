@@ -211,15 +211,20 @@ def _no_data(day_start: float, a: float, b: float, mask: int) -> list[Span]:
     return _clip(spans, a, b)
 
 
-def rollup_ranges(since: datetime, until: datetime) -> list[tuple[Table, datetime, datetime]]:
+def rollup_ranges(
+    since: datetime, until: datetime, *, to_now: bool = False
+) -> list[tuple[Table, datetime, datetime]]:
     """Which rollup rows cover [since, until): daily rows for whole UTC days, hourly
-    rows for the partial first and last days (from ``since``'s hour)."""
+    rows for the partial first and last days (from ``since``'s hour).
+
+    ``to_now``: ``until`` is the present, so no check is newer and the last day's
+    daily row holds that day so far (one row per monitor instead of one per hour)."""
     whole: list[datetime] = []
     partial: list[tuple[datetime, datetime]] = []
     day = day_of(since)
     while day < until:
         lo, hi = max(day, since), min(day + timedelta(days=1), until)
-        if lo == day and hi == day + timedelta(days=1):
+        if lo == day and (hi == day + timedelta(days=1) or to_now):
             whole.append(day)
         else:
             partial.append((hour_of(lo), hi))
@@ -269,7 +274,13 @@ async def checks_since(
 
 
 async def _day_counts(
-    session: AsyncSession, ids: Sequence[str], *, since: datetime, until: datetime, d_first: int
+    session: AsyncSession,
+    ids: Sequence[str],
+    *,
+    since: datetime,
+    until: datetime,
+    d_first: int,
+    to_now: bool = False,
 ) -> dict[str, dict[int, Sequence[Any]]]:
     """Rollup counters per monitor and day (index from ``d_first``), every region added.
 
@@ -279,7 +290,7 @@ async def _day_counts(
     """
     dialect = session.get_bind().dialect.name
     out: dict[str, dict[int, Sequence[Any]]] = {}
-    for table, lo, hi in rollup_ranges(since, until):
+    for table, lo, hi in rollup_ranges(since, until, to_now=to_now):
         c = table.c
         rows = await session.execute(
             select(
@@ -366,12 +377,14 @@ async def uptime_days(
     since: datetime,
     until: datetime,
     events: Events | None = None,
+    to_now: bool = False,
 ) -> dict[str, list[DayUptime]]:
     """Each monitor's UTC days from ``since``'s day to ``until``, clipped to [since, until).
 
     Monitors that do not exist are left out. A few queries whatever the number of
     monitors and days (three fewer with ``events``): a status page asks for 50
-    monitors x 90 days in one call.
+    monitors x 90 days in one call. ``to_now``: ``until`` is the present (see
+    ``rollup_ranges``).
     """
     since, until = utc(since), utc(until)
     ids = sorted(set(monitor_ids))
@@ -382,7 +395,9 @@ async def uptime_days(
         return {}
     first_day, last_day = day_of(since), day_of(until - timedelta(microseconds=1))
     d_first = int(first_day.timestamp())
-    counts = await _day_counts(session, ids, since=since, until=until, d_first=d_first)
+    counts = await _day_counts(
+        session, ids, since=since, until=until, d_first=d_first, to_now=to_now
+    )
 
     incidents: dict[str, list[tuple[str, float, float]]] = {}
     end = until.timestamp()
@@ -542,4 +557,6 @@ async def daily_uptime(
     Monitors that do not exist are left out.
     """
     start = day_of(now) - timedelta(days=days - 1)
-    return await uptime_days(session, monitor_ids, since=start, until=now, events=events)
+    return await uptime_days(
+        session, monitor_ids, since=start, until=now, events=events, to_now=True
+    )

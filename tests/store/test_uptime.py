@@ -203,3 +203,28 @@ async def test_events_read_over_a_wider_span_give_the_same_days(store: Store) ->
         (0.0, 0, 0.0),
         (3600.0, 1, 0.0),
     ]
+
+
+async def test_up_to_now_today_reads_its_daily_row_with_the_same_figures(store: Store) -> None:
+    # Up to the present no check is newer: today's daily row is today so far.
+    now = D + timedelta(hours=13, minutes=5)
+    (mid,) = await add_monitors(store, 1, url="http://127.0.0.1:9/", now=D - DAY)
+    outage = (D + timedelta(hours=12), D + timedelta(hours=12, minutes=40))
+    await write_history(
+        store,
+        mid,
+        start=D - DAY,
+        end=now,
+        every=MIN10,
+        status_at=lambda at: "DOWN" if outage[0] <= at < outage[1] else "UP",
+    )
+    await add_incident(store, mid, start=outage[0], end=outage[1])
+
+    async with store.sessions() as s:
+        hourly = await uptime_days(s, [mid], since=D - DAY, until=now)
+        daily = await uptime_days(s, [mid], since=D - DAY, until=now, to_now=True)
+
+    assert daily == hourly
+    today = daily[mid][-1]
+    assert (today.checks, today.down, today.downtime_s) == (79, 4, 2400.0)
+    assert today.no_data_s == 0 and today.span_s == 13 * 3600 + 300
