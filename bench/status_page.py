@@ -8,11 +8,11 @@ The database is dropped, created and migrated, then filled in SQL: ``--monitors`
 monitors with a check result every ``--every-min`` minutes for 365 days and a
 10-minute incident every week each, and one page whose components are the first
 ``--components`` monitors. The page's documents are then asked for in this process
-through the ASGI app (no network), started as ``vigil api`` starts it (routes prepared,
-heap settled): "cold" is the first request after the app starts (empty render cache,
-new connections), "warm" the median of ``--runs`` later
-requests that still render from the store (``fresh_s`` 0), and "cached" a request
-answered from the kept rendering. The last line printed is one JSON object.
+through the ASGI app (no network), started as ``vigil api`` starts it (bootstrap's
+first connection, ``prepare_app``, heap settled): "cold" is the first request after the
+app starts (a new store and app: empty render and statement caches), "warm" the median
+of ``--runs`` later requests that still render from the store (``fresh_s`` 0), and
+"cached" a request answered from the kept rendering. The last line printed is one JSON object.
 ``--reuse`` measures the database an earlier run seeded (seeding takes minutes).
 
 The rollups the pages read (``pages/uptime_source.py`` through ``store.uptime``) are
