@@ -408,7 +408,7 @@ async def uptime_days(
         stop = end if resolved is None else min(resolved.timestamp(), end)
         incidents.setdefault(monitor_id, []).append((incident_id, started.timestamp(), stop))
     windows = {
-        m: [(x, y) for x, y in spans if x <= until and y > since]
+        m: [(x, y) for x, y in ((utc(a), utc(b)) for a, b in spans) if x <= until and y > since]
         for m, spans in events.windows.items()
     }
 
