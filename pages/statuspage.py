@@ -108,8 +108,15 @@ def _rank(status: str) -> int:
     )
 
 
-def _affected(view: PageView, names: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [c for c in components_json(view) if not c["group"] and c["name"] in names]
+def _affected(view: PageView, monitor_id: str | None) -> list[dict[str, Any]]:
+    """The components of ``monitor_id`` (None: every component), by monitor, not by
+    name: two components may share a name."""
+    # components_json lists the components first, in view.components' order.
+    return [
+        c
+        for c, shown in zip(components_json(view), view.components, strict=False)
+        if monitor_id is None or shown.monitor_id == monitor_id
+    ]
 
 
 def incident_json(view: PageView, i: IncidentView, *, url: str) -> dict[str, Any]:
@@ -144,7 +151,7 @@ def incident_json(view: PageView, i: IncidentView, *, url: str) -> dict[str, Any
         "started_at": iso(i.started_at),
         "page_id": view.page.id,
         "incident_updates": updates,
-        "components": _affected(view, i.components),
+        "components": _affected(view, i.monitor_id),
     }
 
 
@@ -154,7 +161,6 @@ def maintenance_json(view: PageView, w: MaintenanceView, *, url: str) -> dict[st
         if w.ends_at <= view.generated_at
         else ("in_progress" if w.in_progress else "scheduled")
     )
-    names = w.components or tuple(c.name for c in view.components)
     return {
         "id": w.id,
         "name": w.title,
@@ -168,7 +174,7 @@ def maintenance_json(view: PageView, w: MaintenanceView, *, url: str) -> dict[st
         "started_at": iso(w.starts_at),
         "page_id": view.page.id,
         "incident_updates": [],
-        "components": _affected(view, names),
+        "components": _affected(view, w.monitor_id),
         "scheduled_for": iso(w.starts_at),
         "scheduled_until": iso(w.ends_at),
     }

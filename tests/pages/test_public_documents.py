@@ -337,10 +337,16 @@ async def test_maintenance_of_one_monitor_does_not_hide_another_of_the_same_name
     )
     assert response.status_code == 200, response.text
 
-    found = (await _doc(web, "components.json"))["components"]
+    summary = await _doc(web, "summary.json")
 
-    statuses = sorted(c["status"] for c in found if not c["group"])
-    assert statuses == ["major_outage", "under_maintenance"]
+    api, website = (c for c in summary["components"] if not c["group"])
+    assert (api["status"], website["status"]) == ("under_maintenance", "major_outage")
+    # The website's incident and the API's window name their own component only.
+    (incident,) = summary["incidents"]
+    assert [c["id"] for c in incident["components"]] == [website["id"]]
+    windows = {w["name"]: w for w in summary["scheduled_maintenances"]}
+    assert [c["id"] for c in windows["Database upgrade"]["components"]] == [api["id"]]
+    assert len(windows["Network work"]["components"]) == 2  # org-wide
 
 
 async def test_a_private_page_is_not_served_publicly(
