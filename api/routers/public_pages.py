@@ -27,7 +27,14 @@ from api.schemas.common import (
 )
 from api.schemas.status_pages import DomainFound, ShieldsBadge
 from pages import badges, feed, statuspage, uptime_source
-from pages.cache import RenderCache, Served, StoreUnavailableError, etag_of
+from pages.cache import (
+    RenderCache,
+    Served,
+    StoreUnavailableError,
+    etag_of,
+    gzip_etag,
+    gzipped,
+)
 from pages.links import page_url
 from pages.render import mark_stale, render_page, render_start
 from pages.view import PageView, load_view
@@ -87,17 +94,41 @@ async def _view(
 
 def _respond(request: Request, served: Served) -> Response:
     rendering = served.rendering
-    body, etag = rendering.body, rendering.etag
+    body, etag, packed = rendering.body, rendering.etag, rendering.gzipped
     headers = {"Cache-Control": CACHE_CONTROL}
     if served.stale_age_s is not None:
         if rendering.media_type == HTML:
             body = mark_stale(body.decode(), age_s=served.stale_age_s).encode()
-            etag = etag_of(body)
+            etag, packed = etag_of(body), gzipped(body)
         headers.update({"Age": str(int(served.stale_age_s)), "Cache-Control": "no-cache"})
+    if packed is not None:
+        # Caches must keep the two representations apart.
+        headers["Vary"] = "Accept-Encoding"
+        if accepts_gzip(request.headers.get("accept-encoding", "")):
+            body, etag = packed, gzip_etag(etag)
+            headers["Content-Encoding"] = "gzip"
     headers["ETag"] = etag
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=rendering.media_type, headers=headers)
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip (or ``*``) with a weight above 0."""
+    weights: dict[str, float] = {}
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        weight = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if name:
+            weights[name] = weight
+    return weights.get("gzip", weights.get("x-gzip", weights.get("*", 0.0))) > 0
 
 
 async def _serve(request: Request, key: str, produce: Produce, *, html: bool = False) -> Response:

@@ -210,6 +210,29 @@ async def test_documents_carry_an_etag_and_a_short_cache_control(
         assert other.status_code == 200
 
 
+async def test_a_big_document_is_sent_gzipped_to_whoever_takes_gzip(
+    web: httpx.AsyncClient, built: scenario.Scenario
+) -> None:
+    plain = await web.get("/status/acme", headers={"Accept-Encoding": "identity"})
+    packed = await web.get("/status/acme", headers={"Accept-Encoding": "br, gzip;q=0.5"})
+    refused = await web.get("/status/acme", headers={"Accept-Encoding": "gzip;q=0, *"})
+    badge = await web.get("/status/acme/api/v2/status.json")  # small: as it is
+
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3
+    assert packed.content == plain.content  # httpx decodes it
+    assert plain.headers["vary"] == packed.headers["vary"] == "Accept-Encoding"
+    assert packed.headers["etag"] != plain.headers["etag"]
+    assert "content-encoding" not in refused.headers
+    assert "content-encoding" not in badge.headers and "vary" not in badge.headers
+    again = await web.get(
+        "/status/acme",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["etag"]},
+    )
+    assert again.status_code == 304
+
+
 async def test_a_change_in_the_store_changes_the_etag(
     web: httpx.AsyncClient, built: scenario.Scenario, clock: FrozenClock
 ) -> None:
